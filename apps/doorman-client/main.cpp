@@ -1,0 +1,56 @@
+// doorman-client: the tutorial's client.py. Connects, waits, sends the message and prints the
+// reply; every failure is one line on stderr and its own exit status.
+
+#include <cstdio>
+#include <string>
+
+#include "doorman/client/client.hpp"
+#include "doorman/util/options.hpp"
+
+int main(int argc, char** argv) {
+  using namespace doorman;
+  client::Config config{.server = client::default_server()};
+  std::string server_text = config.server.to_string();
+
+  CLI::App app{"The tutorial's socket client: connect, wait, send a message, print the reply.",
+               "doorman-client"};
+  app.add_option("--connect", server_text,
+                 "server address: host:port, [v6]:port, unix:/path, unix:@abstract")
+      ->type_name("ADDR")
+      ->capture_default_str();
+  options::add_socket_type(app, config.type);
+  options::add_duration(app, "--delay", config.delay, "wait this long after connecting");
+  app.add_option("--message", config.message, "the bytes to send (no newline is added)")
+      ->type_name("TEXT")
+      ->capture_default_str();
+  options::add_duration(app, "--connect-timeout", config.connect_timeout,
+                        "give up connecting after this long");
+  options::add_duration(app, "--reply-timeout", config.reply_timeout,
+                        "give up waiting for the reply after this long");
+  app.add_option("--read-size", config.read_size, "the most bytes of the reply read")
+      ->type_name("N")
+      ->check(CLI::Range(size_t{1}, size_t{65536}))
+      ->capture_default_str();
+
+  return options::run(app, argc, argv, [&] {
+    auto server = Address::parse(server_text);
+    if (!server) {
+      std::fprintf(stderr, "doorman-client: --connect: %s\n", server.error().reason().c_str());
+      return EX_USAGE;
+    }
+    config.server = *server;
+
+    auto reply = client::run(config);
+    if (!reply) {
+      std::fprintf(stderr, "doorman-client: %s\n", reply.error().message.c_str());
+      return client::exit_status(reply.error().failure);
+    }
+    reply->push_back('\n');
+    if (std::fwrite(reply->data(), 1, reply->size(), stdout) != reply->size() ||
+        std::fflush(stdout) != 0) {
+      std::perror("doorman-client: write to stdout");
+      return EX_IOERR;
+    }
+    return EX_OK;
+  });
+}

@@ -1,0 +1,18 @@
+#pragma once
+// Durations as users write them: "5" (seconds), "5s", "0.5s", "500ms", "250us", "2m". Any thread.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "doorman/net/result.hpp"
+
+namespace doorman {
+
+using Duration = std::chrono::nanoseconds;
+
+Result<Duration> parse_duration(std::string_view text);
+// The shortest exact form: "5s", "500ms", "1.5s", "250us".
+std::string format_duration(Duration duration);
+
+}  // namespace doorman

@@ -1,0 +1,65 @@
+#pragma once
+// Command-line plumbing shared by the three programs' mains: typed options that validate their
+// value, and one place that turns a bad command line into one line on stderr and exit 64.
+
+#include <sysexits.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include "doorman/net/address.hpp"
+#include "doorman/util/duration.hpp"
+#include "doorman/version.hpp"
+
+namespace doorman::options {
+
+inline CLI::Option* add_duration(CLI::App& app, const std::string& name, Duration& target,
+                                 const std::string& description) {
+  return app
+      .add_option_function<std::string>(
+          name,
+          [name, &target](const std::string& text) {
+            auto parsed = parse_duration(text);
+            if (!parsed) throw CLI::ValidationError(name, parsed.error().reason());
+            target = *parsed;
+          },
+          description)
+      ->type_name("DUR")
+      ->default_str(format_duration(target));
+}
+
+inline CLI::Option* add_socket_type(CLI::App& app, SocketType& target) {
+  return app
+      .add_option_function<std::string>(
+          "--type",
+          [&target](const std::string& text) {
+            auto parsed = parse_socket_type(text);
+            if (!parsed) throw CLI::ValidationError("--type", parsed.error().reason());
+            target = *parsed;
+          },
+          "socket type: stream (TCP, Unix stream) or dgram (UDP, Unix datagram)")
+      ->type_name("stream|dgram")
+      ->default_str(std::string(to_string(target)));
+}
+
+// Runs `body` after parsing; usage errors exit 64 (EX_USAGE) with one line naming the option.
+inline int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  app.set_version_flag("--version", std::string(app.get_name()) + " " + std::string(kVersion));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& error) {
+    std::fprintf(stderr, "%s: %s (see --help)\n", app.get_name().c_str(), error.what());
+    return EX_USAGE;
+  }
+  return body();
+}
+
+}  // namespace doorman::options

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that the build, the tests and the demo need, and only the
+# missing ones: with everything present it returns at once and touches no package list.
+set -euo pipefail
+
+packages=(
+  g++ make cmake ninja-build pkg-config      # the build
+  libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
+  libcli11-dev libfmt-dev                    # option parsing, formatting
+  python3 socat netcat-openbsd               # the clients and listeners of the integration tests
+  util-linux procps strace iproute2          # setpriv, prlimit, ps, strace, ss
+  clang-format                               # the format check
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,47 @@
+#include "doorman/util/duration.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace doorman;
+using namespace std::chrono_literals;
+
+TEST(Duration, BareNumberIsSeconds) { EXPECT_EQ(*parse_duration("5"), 5s); }
+TEST(Duration, Units) {
+  EXPECT_EQ(*parse_duration("2s"), 2s);
+  EXPECT_EQ(*parse_duration("500ms"), 500ms);
+  EXPECT_EQ(*parse_duration("250us"), 250us);
+  EXPECT_EQ(*parse_duration("7ns"), 7ns);
+  EXPECT_EQ(*parse_duration("2m"), 120s);
+  EXPECT_EQ(*parse_duration("1h"), 3600s);
+}
+TEST(Duration, Fractions) {
+  EXPECT_EQ(*parse_duration("0.5s"), 500ms);
+  EXPECT_EQ(*parse_duration("0.5"), 500ms);
+  EXPECT_EQ(*parse_duration("1.5ms"), 1500us);
+}
+TEST(Duration, Zero) { EXPECT_EQ(*parse_duration("0"), 0s); }
+TEST(Duration, RejectsGarbage) {
+  for (const char* text : {"", "s", "ms", "abc", "5x", "-1", "-1s", "1e3", "5 s", " 5", "nan",
+                           "inf", "1..2", "99999999999999h"}) {
+    auto parsed = parse_duration(text);
+    EXPECT_FALSE(parsed.ok()) << text;
+  }
+}
+TEST(Duration, ErrorSaysWhatIsExpected) {
+  auto parsed = parse_duration("soon");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.error().message().find("'soon'"), std::string::npos);
+  EXPECT_NE(parsed.error().message().find("500ms"), std::string::npos);
+}
+TEST(Duration, FormatsShortestExactForm) {
+  EXPECT_EQ(format_duration(5s), "5s");
+  EXPECT_EQ(format_duration(500ms), "500ms");
+  EXPECT_EQ(format_duration(1500ms), "1500ms");
+  EXPECT_EQ(format_duration(250us), "250us");
+  EXPECT_EQ(format_duration(7ns), "7ns");
+  EXPECT_EQ(format_duration(0s), "0s");
+}
+TEST(Duration, FormatRoundTrips) {
+  for (auto d : {1s, 2s, 10s}) EXPECT_EQ(*parse_duration(format_duration(d)), d);
+  EXPECT_EQ(*parse_duration(format_duration(123ms)), 123ms);
+}

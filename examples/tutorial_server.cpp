@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   if (!sock) return fail(sock.error());
   // Not in the tutorial: without SO_REUSEADDR a restarted server cannot bind for a minute after
   // its last connection closed (TIME_WAIT). Python's socketserver sets it too.
-  if (auto reuse = sock->set_option(SOL_SOCKET, SO_REUSEADDR, 1); !reuse) return fail(reuse.error());
+  if (auto reuse = sock->set_option(SOL_SOCKET, SO_REUSEADDR, 1); !reuse)
+    return fail(reuse.error());
 
   // Step 2: bind it to an address: sock.bind(('localhost', 8001)).
   auto address = Address::parse("localhost:" + port, Address::PortZero::allowed);

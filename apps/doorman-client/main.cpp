@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
                         "give up waiting for the reply after this long");
   app.add_option("--read-size", config.read_size, "the most bytes of the reply read")
       ->type_name("N")
-      ->check(CLI::Range(size_t{1}, size_t{65536}))
+      ->check(options::whole_number("read size", 1, 65536))
       ->capture_default_str();
 
   return options::run(app, argc, argv, [&] {

@@ -15,7 +15,9 @@
 namespace doorman::client {
 namespace {
 
-Failed fail(Failure failure, std::string message) { return Failed{failure, std::move(message)}; }
+Failed fail(Failure failure, std::string message) {
+  return Failed{failure, std::move(message)};
+}
 
 // "Connection refused (ECONNREFUSED)": the system's own words, as the tutorial's users see them
 // from Python.
@@ -25,7 +27,8 @@ std::string system_reason(const Error& error) {
 }
 
 Failed cannot_connect(const Error& error) {
-  return fail(Failure::connect, "cannot connect to " + error.address() + ": " + system_reason(error));
+  return fail(Failure::connect,
+              "cannot connect to " + error.address() + ": " + system_reason(error));
 }
 
 // A read or write on an established connection failed: why, in the user's terms.
@@ -36,9 +39,9 @@ Failed exchange_failed(const Error& error, const Config& config) {
                                          format_duration(config.reply_timeout));
     case ECONNRESET:
     case EPIPE:
-      return fail(Failure::closed_without_reply,
-                  "server at " + error.address() + " closed the connection without a reply (" +
-                      system_reason(error) + ")");
+      return fail(Failure::closed_without_reply, "server at " + error.address() +
+                                                     " closed the connection without a reply (" +
+                                                     system_reason(error) + ")");
     case ECONNREFUSED:  // a datagram met no server: the kernel's port-unreachable answer
       return cannot_connect(error);
     default:
@@ -75,7 +78,9 @@ Result<Socket, Failed> connect_first(const Config& config,
 
 }  // namespace
 
-Address default_server() { return Address::parse("localhost:8001").value(); }
+Address default_server() {
+  return Address::parse("localhost:8001").value();
+}
 
 int exit_status(Failure failure) noexcept {
   switch (failure) {
@@ -108,7 +113,8 @@ Result<std::string, Failed> run(const Config& config) {
   if (auto bounded = socket.settimeout(config.reply_timeout); !bounded) {
     return fail(Failure::io, bounded.error().message());
   }
-  if (auto sent = socket.sendall(config.message); !sent) return exchange_failed(sent.error(), config);
+  if (auto sent = socket.sendall(config.message); !sent)
+    return exchange_failed(sent.error(), config);
   auto reply = socket.recv(config.read_size);
   if (!reply) return exchange_failed(reply.error(), config);
   if (reply->empty() && config.type == SocketType::stream) {

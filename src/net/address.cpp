@@ -157,9 +157,9 @@ Result<std::vector<SocketAddress>> Address::resolve(SocketType type, Purpose pur
   addrinfo* found = nullptr;
   const int status = ::getaddrinfo(host_.c_str(), std::to_string(port_).c_str(), &hints, &found);
   if (status != 0) {
-    return Error::described("resolve", to_string(), gai_reason(status),
-                            status == EAI_NONAME ? "check the host name, or use an IP address"
-                                                 : "");
+    return Error::described(
+        "resolve", to_string(), gai_reason(status),
+        status == EAI_NONAME ? "check the host name, or use an IP address" : "");
   }
   const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(found, ::freeaddrinfo);
   std::vector<SocketAddress> addresses;

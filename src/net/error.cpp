@@ -23,7 +23,9 @@ Error Error::described(std::string operation, std::string address, std::string r
   return error;
 }
 
-std::string Error::reason() const { return code_ != 0 ? describe_errno(code_) : described_; }
+std::string Error::reason() const {
+  return code_ != 0 ? describe_errno(code_) : described_;
+}
 
 std::string Error::message() const {
   std::string line = operation_;

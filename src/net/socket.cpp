@@ -26,7 +26,7 @@ std::string bind_hint(const SocketAddress& address, int code) {
   switch (code) {
     case EADDRINUSE:
       return address.is_unix() ? "another socket has that name"
-                                : "another process is listening there (ss -lntup shows which)";
+                               : "another process is listening there (ss -lntup shows which)";
     case EACCES:
       if (address.is_unix()) return "no permission to create the file in that directory";
       return address.port() < 1024 ? "ports below 1024 need root or CAP_NET_BIND_SERVICE" : "";
@@ -46,7 +46,9 @@ int poll_timeout_ms(Duration timeout) {
 
 // recv and send on a socket with settimeout() report expiry as EAGAIN; the tutorial calls it a
 // timeout, and so do we.
-int timeout_errno(int code) { return code == EAGAIN || code == EWOULDBLOCK ? ETIMEDOUT : code; }
+int timeout_errno(int code) {
+  return code == EAGAIN || code == EWOULDBLOCK ? ETIMEDOUT : code;
+}
 
 }  // namespace
 
@@ -86,7 +88,8 @@ Result<void> Socket::listen(int backlog) {
 Result<Accepted> Socket::accept() {
   Accepted accepted;
   socklen_t size = SocketAddress::capacity();
-  const int fd = retry_on_eintr([&] { return ::accept4(this->fd(), accepted.peer.data(), &size, SOCK_CLOEXEC); });
+  const int fd = retry_on_eintr(
+      [&] { return ::accept4(this->fd(), accepted.peer.data(), &size, SOCK_CLOEXEC); });
   if (fd < 0) return fail("accept", timeout_errno(errno));
   accepted.peer.resize(size);
   accepted.connection = Socket(Fd(fd), accepted.peer.to_string());
@@ -107,7 +110,8 @@ Result<void> Socket::connect(const SocketAddress& address, std::optional<Duratio
   if (::connect(fd(), address.get(), address.size()) != 0) {
     if (errno != EINPROGRESS && errno != EAGAIN) return fail("connect", errno);
     pollfd waiting{fd(), POLLOUT, 0};
-    const int ready = retry_on_eintr([&] { return ::poll(&waiting, 1, poll_timeout_ms(*timeout)); });
+    const int ready =
+        retry_on_eintr([&] { return ::poll(&waiting, 1, poll_timeout_ms(*timeout)); });
     if (ready < 0) return fail("connect", errno);
     if (ready == 0) return fail("connect", ETIMEDOUT);
     int code = 0;
@@ -172,9 +176,8 @@ Result<void> Socket::sendall(std::string_view data) {
 }
 
 Result<size_t> Socket::sendto(std::string_view data, const SocketAddress& to) {
-  const ssize_t sent = retry_on_eintr([&] {
-    return ::sendto(fd(), data.data(), data.size(), MSG_NOSIGNAL, to.get(), to.size());
-  });
+  const ssize_t sent = retry_on_eintr(
+      [&] { return ::sendto(fd(), data.data(), data.size(), MSG_NOSIGNAL, to.get(), to.size()); });
   if (sent < 0) return fail("sendto", timeout_errno(errno), to.to_string());
   return static_cast<size_t>(sent);
 }

@@ -13,8 +13,8 @@ struct Unit {
 };
 
 // Longest suffixes first so that "ms" is not read as "m" + "s".
-constexpr Unit kUnits[] = {{"ns", 1},         {"us", 1e3},      {"ms", 1e6},
-                           {"s", 1e9},        {"m", 60e9},      {"h", 3600e9}};
+constexpr Unit kUnits[] = {{"ns", 1},  {"us", 1e3}, {"ms", 1e6},
+                           {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 
 Error bad(std::string_view text, std::string reason) {
   return Error::described("parse duration", "'" + std::string(text) + "'", std::move(reason));
@@ -34,9 +34,8 @@ Result<Duration> parse_duration(std::string_view text) {
   }
   if (number.empty()) return bad(text, "expected a number with an optional unit: 5, 5s, 500ms");
   double value = 0;
-  const auto [end, failure] =
-      std::from_chars(number.data(), number.data() + number.size(), value,
-                      std::chars_format::fixed);
+  const auto [end, failure] = std::from_chars(number.data(), number.data() + number.size(), value,
+                                              std::chars_format::fixed);
   if (failure != std::errc{} || end != number.data() + number.size()) {
     return bad(text, "expected a number with an optional unit: 5, 5s, 500ms, 2m");
   }

@@ -54,8 +54,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Good{"[::ffff:127.0.0.1]:8001", Kind::inet, "::ffff:127.0.0.1", 8001},
                       Good{"unix:/run/doorman.sock", Kind::unix_path, "/run/doorman.sock", 0},
                       Good{"unix:relative.sock", Kind::unix_path, "relative.sock", 0},
-                      Good{"unix:/tmp/with space.sock", Kind::unix_path, "/tmp/with space.sock",
-                           0},
+                      Good{"unix:/tmp/with space.sock", Kind::unix_path, "/tmp/with space.sock", 0},
                       Good{"unix:/tmp/a:b.sock", Kind::unix_path, "/tmp/a:b.sock", 0},
                       Good{"unix:@doorman", Kind::unix_abstract, "doorman", 0},
                       Good{"unix:@with/slash", Kind::unix_abstract, "with/slash", 0},
@@ -79,23 +78,23 @@ TEST_P(AddressRejects, WithAReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     EveryBadForm, AddressRejects,
-    ::testing::Values(
-        Bad{"localhost", "no port"}, Bad{"localhost:", "no port"}, Bad{"", "no port"},
-        Bad{":8001", "empty host"}, Bad{"localhost:0", "port 0"},
-        Bad{"localhost:65536", "0 to 65535"}, Bad{"localhost:99999999", "0 to 65535"},
-        Bad{"localhost:-1", "0 to 65535"}, Bad{"localhost:+80", "0 to 65535"},
-        Bad{"localhost:80a", "0 to 65535"}, Bad{"localhost:http", "0 to 65535"},
-        Bad{"localhost: 80", "0 to 65535"}, Bad{"[::1", "without a closing"},
-        Bad{"[::1:8001", "without a closing"}, Bad{"[::1]", "':port'"},
-        Bad{"[::1]8001", "':port'"}, Bad{"[]:8001", "empty host"},
-        Bad{"[nonsense]:8001", "not an IPv6 address"}, Bad{"[127.0.0.1]:8001", "not an IPv6"},
-        Bad{"::1:8001", "brackets"}, Bad{"fe80::1:80", "brackets"},
-        Bad{"bad host:80", "not a host name"}, Bad{"host/x:80", "not a host name"},
-        Bad{std::string("local\0host:80", 13), "NUL"},
-        Bad{std::string("unix:/tmp/a\0b", 13), "NUL"}, Bad{"unix:", "empty Unix socket path"},
-        Bad{"unix:@", "empty abstract name"},
-        Bad{"unix:/" + std::string(107, 'x'), "longer than the 107"},
-        Bad{"unix:@" + std::string(108, 'x'), "longer than the 107"}));
+    ::testing::Values(Bad{"localhost", "no port"}, Bad{"localhost:", "no port"}, Bad{"", "no port"},
+                      Bad{":8001", "empty host"}, Bad{"localhost:0", "port 0"},
+                      Bad{"localhost:65536", "0 to 65535"}, Bad{"localhost:99999999", "0 to 65535"},
+                      Bad{"localhost:-1", "0 to 65535"}, Bad{"localhost:+80", "0 to 65535"},
+                      Bad{"localhost:80a", "0 to 65535"}, Bad{"localhost:http", "0 to 65535"},
+                      Bad{"localhost: 80", "0 to 65535"}, Bad{"[::1", "without a closing"},
+                      Bad{"[::1:8001", "without a closing"}, Bad{"[::1]", "':port'"},
+                      Bad{"[::1]8001", "':port'"}, Bad{"[]:8001", "empty host"},
+                      Bad{"[nonsense]:8001", "not an IPv6 address"},
+                      Bad{"[127.0.0.1]:8001", "not an IPv6"}, Bad{"::1:8001", "brackets"},
+                      Bad{"fe80::1:80", "brackets"}, Bad{"bad host:80", "not a host name"},
+                      Bad{"host/x:80", "not a host name"},
+                      Bad{std::string("local\0host:80", 13), "NUL"},
+                      Bad{std::string("unix:/tmp/a\0b", 13), "NUL"},
+                      Bad{"unix:", "empty Unix socket path"}, Bad{"unix:@", "empty abstract name"},
+                      Bad{"unix:/" + std::string(107, 'x'), "longer than the 107"},
+                      Bad{"unix:@" + std::string(108, 'x'), "longer than the 107"}));
 
 TEST(Address, PortZeroOnlyWhenAllowed) {
   EXPECT_FALSE(Address::parse("127.0.0.1:0").ok());
@@ -119,8 +118,8 @@ TEST(Address, ErrorQuotesTheText) {
 }
 
 TEST(AddressResolve, NumericIPv4) {
-  auto resolved = Address::parse("127.0.0.1:8001")->resolve(SocketType::stream,
-                                                            Address::Purpose::connect);
+  auto resolved =
+      Address::parse("127.0.0.1:8001")->resolve(SocketType::stream, Address::Purpose::connect);
   ASSERT_TRUE(resolved.ok());
   ASSERT_EQ(resolved->size(), 1u);
   EXPECT_EQ(resolved->front().family(), AF_INET);

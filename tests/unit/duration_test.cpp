@@ -5,7 +5,9 @@
 using namespace doorman;
 using namespace std::chrono_literals;
 
-TEST(Duration, BareNumberIsSeconds) { EXPECT_EQ(*parse_duration("5"), 5s); }
+TEST(Duration, BareNumberIsSeconds) {
+  EXPECT_EQ(*parse_duration("5"), 5s);
+}
 TEST(Duration, Units) {
   EXPECT_EQ(*parse_duration("2s"), 2s);
   EXPECT_EQ(*parse_duration("500ms"), 500ms);
@@ -19,7 +21,9 @@ TEST(Duration, Fractions) {
   EXPECT_EQ(*parse_duration("0.5"), 500ms);
   EXPECT_EQ(*parse_duration("1.5ms"), 1500us);
 }
-TEST(Duration, Zero) { EXPECT_EQ(*parse_duration("0"), 0s); }
+TEST(Duration, Zero) {
+  EXPECT_EQ(*parse_duration("0"), 0s);
+}
 TEST(Duration, RejectsGarbage) {
   for (const char* text : {"", "s", "ms", "abc", "5x", "-1", "-1s", "1e3", "5 s", " 5", "nan",
                            "inf", "1..2", "99999999999999h"}) {
@@ -42,6 +46,7 @@ TEST(Duration, FormatsShortestExactForm) {
   EXPECT_EQ(format_duration(0s), "0s");
 }
 TEST(Duration, FormatRoundTrips) {
-  for (auto d : {1s, 2s, 10s}) EXPECT_EQ(*parse_duration(format_duration(d)), d);
+  for (auto d : {1s, 2s, 10s})
+    EXPECT_EQ(*parse_duration(format_duration(d)), d);
   EXPECT_EQ(*parse_duration(format_duration(123ms)), 123ms);
 }

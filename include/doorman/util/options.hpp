@@ -5,6 +5,7 @@
 #include <sysexits.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -42,6 +43,34 @@ inline CLI::Option* add_socket_type(CLI::App& app, SocketType& target) {
           "socket type: stream (TCP, Unix stream) or dgram (UDP, Unix datagram)")
       ->type_name("stream|dgram")
       ->default_str(std::string(to_string(target)));
+}
+
+// A whole number from `low` to `high`, checked before conversion so the message names the
+// quantity: "backlog must be at least 1".
+inline CLI::Validator whole_number(std::string what, long long low, long long high) {
+  return CLI::Validator(
+      [what, low, high](std::string& text) -> std::string {
+        long long value = 0;
+        const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (failure != std::errc{} || end != text.data() + text.size()) {
+          return what + " must be a whole number";
+        }
+        if (value < low) return what + " must be at least " + std::to_string(low);
+        if (value > high) return what + " must be at most " + std::to_string(high);
+        return {};
+      },
+      "");
+}
+
+// An octal file mode such as 0660 or 660.
+inline Result<unsigned> parse_file_mode(std::string_view text) {
+  unsigned mode = 0;
+  const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+  if (text.empty() || failure != std::errc{} || end != text.data() + text.size() || mode > 0777) {
+    return Error::described("parse mode", "'" + std::string(text) + "'",
+                            "expected an octal file mode from 0 to 0777, such as 0660");
+  }
+  return mode;
 }
 
 // Runs `body` after parsing; usage errors exit 64 (EX_USAGE) with one line naming the option.

@@ -1,0 +1,45 @@
+#pragma once
+// DeadlineList: connections waiting for something, in deadline order. Loop thread only.
+//
+// Every entry of one list waits the same length of time (the request timeout, or the linger
+// timeout), so appending keeps the list sorted: insert, remove and expire are O(1), with no heap
+// and no timer wheel. Entries are small integer ids (descriptors): the links live in a vector
+// indexed by id, so an entry costs no allocation.
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+namespace doorman::loop {
+
+using Clock = std::chrono::steady_clock;
+
+class DeadlineList {
+ public:
+  static constexpr int kNone = -1;
+
+  // `id` must not be in the list. Its deadline must not be earlier than the last one's.
+  void push_back(int id, Clock::time_point deadline);
+  // Does nothing if `id` is not in the list.
+  void remove(int id) noexcept;
+  bool contains(int id) const noexcept;
+
+  bool empty() const noexcept { return head_ == kNone; }
+  int front() const noexcept { return head_; }
+  Clock::time_point front_deadline() const noexcept;
+  size_t size() const noexcept { return size_; }
+
+ private:
+  struct Link {
+    Clock::time_point deadline{};
+    int32_t previous = kNone;
+    int32_t next = kNone;
+    bool linked = false;
+  };
+  std::vector<Link> links_;
+  int head_ = kNone;
+  int tail_ = kNone;
+  size_t size_ = 0;
+};
+
+}  // namespace doorman::loop

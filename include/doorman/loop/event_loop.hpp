@@ -1,0 +1,43 @@
+#pragma once
+// EventLoop: one epoll instance and its wake-up eventfd. The loop's thread calls everything but
+// wake(), which any thread may call.
+//
+// Registrations carry a 64-bit token chosen by the caller (the worker packs a kind and a
+// descriptor into it), so dispatch needs no allocation and no lookup. Closing a descriptor
+// removes it from epoll (we never dup them), so there is no remove().
+
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <span>
+
+#include "doorman/net/fd.hpp"
+#include "doorman/net/result.hpp"
+
+namespace doorman::loop {
+
+class EventLoop {
+ public:
+  // The token that wait() reports when another thread called wake().
+  static constexpr uint64_t kWakeToken = ~uint64_t{0};
+
+  static Result<EventLoop> create();
+
+  Result<void> add(int fd, uint32_t events, uint64_t token) noexcept;
+  Result<void> modify(int fd, uint32_t events, uint64_t token) noexcept;
+
+  // Ready events into `events`; a timeout below zero waits for ever. An interrupted wait
+  // reports no events.
+  std::span<epoll_event> wait(std::span<epoll_event> events, int timeout_ms) noexcept;
+
+  void wake() noexcept;
+  // Resets the wake-up after kWakeToken was reported.
+  void clear_wake() noexcept;
+
+ private:
+  EventLoop(Fd epoll, Fd wake) : epoll_(std::move(epoll)), wake_(std::move(wake)) {}
+  Fd epoll_;
+  Fd wake_;
+};
+
+}  // namespace doorman::loop

@@ -1,0 +1,33 @@
+#pragma once
+// Everything doorman-server is told, with the tutorial's defaults (SPEC S11). Any thread, read
+// only once the server runs.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "doorman/net/address.hpp"
+#include "doorman/server/log.hpp"
+#include "doorman/util/duration.hpp"
+
+namespace doorman::server {
+
+struct Config {
+  std::vector<Address> listen;  // empty means the tutorial's localhost:8001
+  SocketType type = SocketType::stream;
+  int backlog = 5;
+  Duration timeout = std::chrono::seconds(5);
+  size_t read_size = 1024;
+  std::string password = "1";
+  unsigned threads = 0;        // 0: one per CPU
+  size_t max_connections = 0;  // 0: as many as the descriptor limit allows
+  unsigned unix_mode = 0660;
+  Duration linger_timeout = std::chrono::seconds(2);
+  bool defer_accept = false;
+  LogLevel log_level = LogLevel::info;
+};
+
+Address default_listen_address();
+
+}  // namespace doorman::server

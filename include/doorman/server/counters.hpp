@@ -1,0 +1,66 @@
+#pragma once
+// Counters: what a worker has done. Written by its worker thread only, read by any thread with
+// relaxed loads (a snapshot may be a few events behind, never torn).
+
+#include <atomic>
+#include <cstdint>
+
+namespace doorman::server {
+
+// Counters read at one moment, to add up and to print.
+struct CounterValues {
+  uint64_t accepted = 0;
+  uint64_t welcomed = 0;
+  uint64_t rejected = 0;
+  uint64_t timed_out = 0;
+  uint64_t refused_over_limit = 0;
+  uint64_t refused_no_descriptors = 0;
+  uint64_t dropped_unbound_sender = 0;
+  uint64_t errors = 0;
+
+  CounterValues& operator+=(const CounterValues& other) noexcept;
+};
+
+struct Counters {
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> welcomed{0};
+  std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> timed_out{0};
+  std::atomic<uint64_t> refused_over_limit{0};
+  std::atomic<uint64_t> refused_no_descriptors{0};
+  std::atomic<uint64_t> dropped_unbound_sender{0};
+  std::atomic<uint64_t> errors{0};
+
+  CounterValues read() const noexcept;
+
+  // Single writer: a relaxed load and store is enough, and cheaper than fetch_add.
+  static void bump(std::atomic<uint64_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+};
+
+inline CounterValues& CounterValues::operator+=(const CounterValues& other) noexcept {
+  accepted += other.accepted;
+  welcomed += other.welcomed;
+  rejected += other.rejected;
+  timed_out += other.timed_out;
+  refused_over_limit += other.refused_over_limit;
+  refused_no_descriptors += other.refused_no_descriptors;
+  dropped_unbound_sender += other.dropped_unbound_sender;
+  errors += other.errors;
+  return *this;
+}
+
+inline CounterValues Counters::read() const noexcept {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  return CounterValues{accepted.load(relaxed),
+                       welcomed.load(relaxed),
+                       rejected.load(relaxed),
+                       timed_out.load(relaxed),
+                       refused_over_limit.load(relaxed),
+                       refused_no_descriptors.load(relaxed),
+                       dropped_unbound_sender.load(relaxed),
+                       errors.load(relaxed)};
+}
+
+}  // namespace doorman::server

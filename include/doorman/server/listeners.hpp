@@ -1,0 +1,59 @@
+#pragma once
+// Listeners: every listening socket the server serves, bound before anything is served. Built
+// and destroyed by the main thread; workers only use the descriptors.
+//
+// TCP and UDP get one socket per worker, bound to the same address with SO_REUSEPORT, so the
+// kernel spreads the clients and the workers share no lock. Unix sockets cannot be spread that
+// way: there is one socket, which every worker registers with EPOLLEXCLUSIVE.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "doorman/net/fd.hpp"
+#include "doorman/net/result.hpp"
+#include "doorman/net/socket_address.hpp"
+#include "doorman/server/config.hpp"
+
+namespace doorman::server {
+
+class Listeners {
+ public:
+  static Result<Listeners> open(const Config& config, unsigned workers);
+
+  Listeners(Listeners&&) = default;
+  Listeners& operator=(Listeners&&) = default;
+  // Removes the Unix socket files this server created, if they are still the ones it created.
+  ~Listeners();
+
+  struct Served {
+    int fd;
+    bool shared;  // register with EPOLLEXCLUSIVE
+  };
+  // The sockets worker `index` serves.
+  std::vector<Served> for_worker(unsigned index) const;
+  // The address each listener actually bound (port 0 resolved), one per address served.
+  const std::vector<SocketAddress>& bound() const noexcept { return bound_; }
+
+ private:
+  Listeners() = default;
+  Result<void> open_inet(const Config& config, const SocketAddress& address, unsigned workers);
+  Result<void> open_unix(const Config& config, const Address& address, unsigned workers);
+
+  struct OwnedFile {
+    std::string path;
+    dev_t device;
+    ino_t inode;
+  };
+  struct Owned {
+    Fd fd;
+    unsigned worker;  // meaningless when shared
+    bool shared;
+  };
+  std::vector<Owned> sockets_;
+  std::vector<SocketAddress> bound_;
+  std::vector<OwnedFile> files_;
+};
+
+}  // namespace doorman::server

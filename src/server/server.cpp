@@ -1,0 +1,105 @@
+#include "doorman/server/server.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "doorman/server/listeners.hpp"
+#include "doorman/server/worker.hpp"
+
+namespace doorman::server {
+namespace {
+
+// Descriptors a server needs besides its connections: listeners, two per worker (epoll,
+// eventfd) and a reserve each, logs and a margin.
+constexpr size_t kDescriptorMargin = 16;
+
+// The soft limit is often 1024 while the hard limit allows far more: take what we may.
+size_t raise_descriptor_limit(const Log& log) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      limit = raised;
+    } else {
+      log.warning("cannot raise the descriptor limit from {}: {}", limit.rlim_cur,
+                  describe_errno(errno));
+    }
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(limit.rlim_cur);
+}
+
+CounterValues add_up(const std::vector<std::unique_ptr<Worker>>& workers) {
+  CounterValues total;
+  for (const auto& worker : workers)
+    total += worker->counters().read();
+  return total;
+}
+
+}  // namespace
+
+Result<void> serve(Config config, const Log& log) {
+  if (config.listen.empty()) config.listen.push_back(default_listen_address());
+  if (config.threads == 0) config.threads = std::max(1U, std::thread::hardware_concurrency());
+  const size_t descriptors = raise_descriptor_limit(log);
+  const size_t reserved = kDescriptorMargin + 4 * config.threads * (config.listen.size() + 1);
+  if (config.max_connections == 0) {
+    config.max_connections = descriptors > reserved ? descriptors - reserved : 1;
+  }
+
+  // Signals are taken by this thread alone (sigwait below); the workers inherit the mask. A
+  // peer that vanishes must never kill the server with SIGPIPE.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto listeners = Listeners::open(config, config.threads);
+  if (!listeners) return std::move(listeners).error();
+
+  Admission admission;
+  admission.limit = config.max_connections;
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned index = 0; index < config.threads; ++index) {
+    auto worker = Worker::create(config, listeners->for_worker(index), admission, log);
+    if (!worker) return std::move(worker).error();
+    workers.push_back(std::move(worker).value());
+  }
+  std::vector<std::jthread> threads;
+  for (auto& worker : workers)
+    threads.emplace_back([&worker] { worker->run(); });
+
+  for (const SocketAddress& bound : listeners->bound()) {
+    log.info("listening on {}", bound.to_string());
+  }
+  log.debug("{} worker threads, {} {}, at most {} connections", config.threads,
+            to_string(config.type), "sockets", config.max_connections);
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  log.info("stopping on {}", ::sigabbrev_np(signal) ? ::sigabbrev_np(signal) : "a signal");
+  for (auto& worker : workers)
+    worker->stop();
+  threads.clear();  // joins
+
+  const CounterValues total = add_up(workers);
+  log.info("stopped: {} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
+           total.accepted, total.welcomed, total.rejected, total.timed_out,
+           total.refused_over_limit + total.refused_no_descriptors, total.errors);
+  return {};
+}
+
+Address default_listen_address() {
+  return Address::parse("localhost:8001").value();
+}
+
+}  // namespace doorman::server

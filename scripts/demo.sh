@@ -15,8 +15,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-server=("$build/doorman-server" --listen "localhost:$port")
+server=("$build/doorman-server" --listen "localhost:$port" --threads 1)
 [ -x "$build/doorman-server" ] || server=("$build/tutorial-server" "$port")
+printf '\033[1m$ %s\033[0m   # the tutorial'"'"'s defaults: 5 s to speak, password 1\n' "${server[*]#"$build/"}"
 "${server[@]}" >"$server_log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do

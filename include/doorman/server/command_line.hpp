@@ -1,0 +1,32 @@
+#pragma once
+// doorman-server's command line: the options (SPEC S11 defaults) and the checks CLI11 cannot
+// make on its own. Main thread.
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "doorman/net/result.hpp"
+#include "doorman/server/config.hpp"
+
+namespace doorman::server {
+
+struct CommandLine {
+  Config config;
+  // Parsed after CLI11 is done, so the errors can name the option.
+  std::vector<std::string> listen;
+  std::string log_level = "info";
+  std::string unix_mode = "0660";
+};
+
+void define_options(CLI::App& app, CommandLine& line);
+
+struct UsageError {
+  std::string option;
+  std::string reason;
+};
+
+// The finished Config, or which option is wrong and why.
+Result<Config, UsageError> finish(const CommandLine& line);
+
+}  // namespace doorman::server

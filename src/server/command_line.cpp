@@ -1,0 +1,72 @@
+#include "doorman/server/command_line.hpp"
+
+#include "doorman/util/options.hpp"
+
+namespace doorman::server {
+
+void define_options(CLI::App& app, CommandLine& line) {
+  Config& config = line.config;
+  app.add_option("--listen", line.listen,
+                 "address to serve, repeatable: host:port, [v6]:port, *:port, [::]:port, "
+                 "unix:/path, unix:@abstract (default localhost:8001)")
+      ->type_name("ADDR");
+  options::add_socket_type(app, config.type);
+  app.add_option("--backlog", config.backlog, "listen queue length, at least 1")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(options::whole_number("backlog", 1, 1 << 20));
+  options::add_duration(app, "--timeout", config.timeout,
+                        "how long a client has to send its request");
+  app.add_option("--read-size", config.read_size,
+                 "the request is the first read of at most this many bytes (1-65536)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(options::whole_number("read size", 1, 65536));
+  app.add_option("--password", config.password, "the request that is welcomed")
+      ->type_name("TEXT")
+      ->capture_default_str();
+  app.add_option("--threads", config.threads, "worker threads (default: one per CPU)")
+      ->type_name("N")
+      ->check(options::whole_number("threads", 1, 1024));
+  app.add_option("--max-connections", config.max_connections,
+                 "beyond this many open connections, new ones are closed at once "
+                 "(default: what the descriptor limit allows)")
+      ->type_name("N")
+      ->check(options::whole_number("max connections", 1, 1 << 30));
+  app.add_option("--unix-mode", line.unix_mode, "file mode of Unix socket files, in octal")
+      ->type_name("OCTAL")
+      ->capture_default_str();
+  options::add_duration(app, "--linger-timeout", config.linger_timeout,
+                        "after replying to a request that filled the read, discard what the "
+                        "client still sends for at most this long before closing");
+  app.add_flag("--defer-accept", config.defer_accept,
+               "TCP_DEFER_ACCEPT: the kernel hands over a connection only once it has data. "
+               "Cheaper per connection, but a silent client is never accepted, so it gets no "
+               "'time out' line: the kernel drops it");
+  app.add_option("--log-level", line.log_level, "debug, info, warning or error")
+      ->type_name("LEVEL")
+      ->capture_default_str();
+}
+
+Result<Config, UsageError> finish(const CommandLine& line) {
+  Config config = line.config;
+  for (const std::string& text : line.listen) {
+    auto address = Address::parse(text, Address::PortZero::allowed);
+    if (!address) return UsageError{"--listen", address.error().reason()};
+    config.listen.push_back(*address);
+  }
+  auto level = parse_log_level(line.log_level);
+  if (!level) return UsageError{"--log-level", level.error().reason()};
+  config.log_level = *level;
+  auto mode = options::parse_file_mode(line.unix_mode);
+  if (!mode) return UsageError{"--unix-mode", mode.error().reason()};
+  config.unix_mode = *mode;
+  if (config.timeout.count() <= 0) return UsageError{"--timeout", "must be more than 0"};
+  if (config.password.empty()) return UsageError{"--password", "must not be empty"};
+  if (config.password.size() > config.read_size) {
+    return UsageError{"--password", "longer than --read-size: no request could match it"};
+  }
+  return config;
+}
+
+}  // namespace doorman::server

@@ -113,8 +113,13 @@ Result<std::string, Failed> run(const Config& config) {
   if (auto bounded = socket.settimeout(config.reply_timeout); !bounded) {
     return fail(Failure::io, bounded.error().message());
   }
-  if (auto sent = socket.sendall(config.message); !sent)
+  // A datagram is sent whole, even an empty one; a stream may take the message in pieces.
+  if (config.type == SocketType::datagram) {
+    if (auto sent = socket.send(config.message); !sent)
+      return exchange_failed(sent.error(), config);
+  } else if (auto sent = socket.sendall(config.message); !sent) {
     return exchange_failed(sent.error(), config);
+  }
   auto reply = socket.recv(config.read_size);
   if (!reply) return exchange_failed(reply.error(), config);
   if (reply->empty() && config.type == SocketType::stream) {

@@ -104,6 +104,7 @@ Result<void> Socket::connect(const SocketAddress& address, std::optional<Duratio
     }
     return {};
   }
+  if (address.is_unix()) return connect_unix(address, *timeout);
   // A bounded connect: start it non-blocking, wait for writability, then read its outcome.
   const int flags = ::fcntl(fd(), F_GETFL);
   if (flags < 0 || ::fcntl(fd(), F_SETFL, flags | O_NONBLOCK) != 0) return fail("fcntl", errno);
@@ -120,6 +121,20 @@ Result<void> Socket::connect(const SocketAddress& address, std::optional<Duratio
     if (code != 0) return fail("connect", code);
   }
   if (::fcntl(fd(), F_SETFL, flags) != 0) return fail("fcntl", errno);
+  return {};
+}
+
+Result<void> Socket::connect_unix(const SocketAddress& address, Duration timeout) {
+  // A Unix listener with a full queue makes a non-blocking connect fail with EAGAIN, and the
+  // unconnected socket then polls writable: the poll dance cannot wait for room in the queue.
+  // A blocking connect does wait, bounded by SO_SNDTIMEO.
+  if (auto bounded = settimeout(timeout); !bounded) return bounded;
+  const int status = ::connect(fd(), address.get(), address.size());
+  const int code = errno;
+  if (auto unbounded = settimeout(std::nullopt); !unbounded) return unbounded;
+  if (status != 0) {
+    return fail("connect", code == EAGAIN || code == EINPROGRESS ? ETIMEDOUT : code);
+  }
   return {};
 }
 

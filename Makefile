@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 JOBS       ?= 2
 
-.PHONY: all deps configure build test demo format format-check clean
+.PHONY: all deps configure build test sanitize demo format format-check clean
 
 all: build
 
@@ -22,6 +22,12 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The same tests on builds with AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer.
+SANITIZE_ARGS = -DDOORMAN_BUILD_BENCH=OFF
+sanitize: deps
+	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS="-DDOORMAN_SANITIZE=address,undefined $(SANITIZE_ARGS)" test
+	$(MAKE) BUILD=build-tsan BUILD_TYPE=Debug CMAKE_ARGS="-DDOORMAN_SANITIZE=thread $(SANITIZE_ARGS)" test
 
 demo: build
 	@scripts/demo.sh $(BUILD)

@@ -32,10 +32,10 @@ sanitize: deps
 demo: build
 	@scripts/demo.sh $(BUILD)
 
-format:
+format: deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
-format-check:
+format-check: deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
 clean:

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 namespace doorman::loop {
 
@@ -20,21 +21,20 @@ Result<EventLoop> EventLoop::create() {
 }
 
 Result<void> EventLoop::add(int fd, uint32_t events, uint64_t token) noexcept {
-  epoll_event event{};
-  event.events = events;
-  event.data.u64 = token;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) {
-    return Error("epoll_ctl(ADD)", "", errno);
-  }
-  return {};
+  return control(EPOLL_CTL_ADD, fd, events, token);
 }
 
 Result<void> EventLoop::modify(int fd, uint32_t events, uint64_t token) noexcept {
+  return control(EPOLL_CTL_MOD, fd, events, token);
+}
+
+Result<void> EventLoop::control(int operation, int fd, uint32_t events, uint64_t token) noexcept {
   epoll_event event{};
   event.events = events;
   event.data.u64 = token;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &event) != 0) {
-    return Error("epoll_ctl(MOD)", "", errno);
+  if (::epoll_ctl(epoll_.get(), operation, fd, &event) != 0) {
+    return Error(operation == EPOLL_CTL_ADD ? "epoll_ctl(ADD)" : "epoll_ctl(MOD)",
+                 "fd " + std::to_string(fd), errno);
   }
   return {};
 }

@@ -36,6 +36,7 @@ class EventLoop {
 
  private:
   EventLoop(Fd epoll, Fd wake) : epoll_(std::move(epoll)), wake_(std::move(wake)) {}
+  Result<void> control(int operation, int fd, uint32_t events, uint64_t token) noexcept;
   Fd epoll_;
   Fd wake_;
 };

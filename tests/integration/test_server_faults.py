@@ -1,0 +1,319 @@
+"""doorman-server under faults (SPEC S7, B6, B9, §4; issue 4): requests larger than the read,
+clients that reset or half-close, running out of file descriptors, and --max-connections.
+Every test ends by showing the server still serves.
+"""
+
+import os
+import signal
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+import server_testing as st  # noqa: E402
+
+
+class ServesAfterwards:
+    def assertStillServes(self, server):
+        self.assertTrue(server.process.running(), server.process.output()[1])
+        self.assertEqual(st.stream_exchange(server.address, b'1'), st.WELCOME)
+        self.assertEqual(st.stream_exchange(server.address, b'0'), st.GO_OUT)
+
+    def assertStopsCleanly(self, server):
+        status, counters = server.stop()
+        self.assertEqual(status, 0, server.process.output()[1])
+        self.assertIsNotNone(counters)
+        return counters
+
+
+class Truncation(ServesAfterwards, unittest.TestCase):
+    """S7/B9: a request longer than --read-size is judged on its first bytes, and the reply
+    survives: the server half-closes and discards the rest instead of a reset."""
+
+    def setUp(self):
+        self.server = st.start_server(self, '--timeout', '5s')
+
+    def test_4096_byte_request_gets_the_reply_intact_200_times(self):
+        for attempt in range(200):
+            with st.connect(self.server.address) as sock:
+                sock.sendall(b'1' * 4096)
+                try:
+                    reply = st.recv_until_eof(sock)
+                except ConnectionResetError:
+                    self.fail(f'attempt {attempt}: the reply was lost to a reset')
+                self.assertEqual(reply, st.GO_OUT, f'attempt {attempt}')
+        counters = self.assertStopsCleanly(self.server)
+        self.assertEqual((counters['rejected'], counters['errors']), (200, 0))
+
+    def test_a_request_of_one_mebibyte_gets_the_reply(self):
+        # Far more than the socket buffers: the client can finish sending only if the server
+        # keeps reading (and discarding) after its reply.
+        with st.connect(self.server.address, timeout=10) as sock:
+            sock.sendall(b'x' * (1 << 20))
+            self.assertEqual(st.recv_until_eof(sock), st.GO_OUT)
+        self.assertStillServes(self.server)
+
+    def test_a_long_request_starting_with_the_password_is_not_welcomed(self):
+        with st.connect(self.server.address) as sock:
+            sock.sendall(b'1' + b'\n' * 2047)
+            self.assertEqual(st.recv_until_eof(sock), st.GO_OUT)
+
+    def test_lingering_is_bounded_by_linger_timeout(self):
+        # A client that keeps sending after its reply is not drained forever: the server
+        # closes at --linger-timeout, after which the client's sends fail.
+        server = st.start_server(self, '--linger-timeout', '1s')
+        with st.connect(server.address) as sock:
+            sock.sendall(b'x' * 4096)
+            self.assertEqual(sock.recv(100), st.GO_OUT)  # the reply, then the server's FIN
+            self.assertEqual(sock.recv(100), b'')
+            started = time.monotonic()
+            with self.assertRaises((BrokenPipeError, ConnectionResetError)):
+                while time.monotonic() - started < 5:
+                    sock.sendall(b'more' * 256)
+                    time.sleep(0.05)  # a slow talker, not a flood
+            elapsed = time.monotonic() - started
+        self.assertGreater(elapsed, 0.5, 'closed before the linger timeout')
+        self.assertLess(elapsed, 4, 'lingered far beyond --linger-timeout')
+        self.assertStillServes(server)
+
+    def test_read_size_is_what_is_judged(self):
+        # --read-size 4, password 1234: the first read is the request, as in the tutorial's
+        # recv(1024); a 5-byte request that does not start with the password is rejected
+        # and the reply still arrives whole.
+        server = st.start_server(self, '--read-size', '4', '--password', '1234')
+        self.assertEqual(st.stream_exchange(server.address, b'1234'), st.WELCOME)
+        self.assertEqual(st.stream_exchange(server.address, b'123'), st.GO_OUT)
+        self.assertEqual(st.stream_exchange(server.address, b'x1234' * 1000), st.GO_OUT)
+
+
+class ClientsThatMisbehave(ServesAfterwards, unittest.TestCase):
+    def setUp(self):
+        self.server = st.start_server(self, '--timeout', '5s')
+
+    def test_reset_before_sending_anything(self):
+        for _ in range(50):
+            sock = st.connect(self.server.address)
+            st.set_linger_zero(sock)
+            sock.close()
+        self.assertStillServes(self.server)
+        counters = self.assertStopsCleanly(self.server)
+        self.assertEqual(counters['timed_out'], 0)
+
+    def test_reset_right_after_the_request_before_the_reply(self):
+        for index in range(50):
+            sock = st.connect(self.server.address)
+            st.set_linger_zero(sock)
+            sock.sendall(b'1' if index % 2 else b'x' * 4096)
+            sock.close()
+        self.assertStillServes(self.server)
+        self.assertStopsCleanly(self.server)
+
+    def test_half_close_after_sending_gets_the_reply(self):
+        for request, reply in ((b'1', st.WELCOME), (b'2', st.GO_OUT), (b'y' * 4096, st.GO_OUT)):
+            with self.subTest(request=request[:8]):
+                with st.connect(self.server.address) as sock:
+                    sock.sendall(request)
+                    sock.shutdown(socket.SHUT_WR)
+                    self.assertEqual(st.recv_until_eof(sock), reply)
+        self.assertStillServes(self.server)
+
+    def test_half_close_without_a_request_is_closed_at_once_not_timed_out(self):
+        with st.connect(self.server.address) as sock:
+            sock.shutdown(socket.SHUT_WR)
+            started = time.monotonic()
+            self.assertEqual(st.closed_by_peer(sock, timeout=4), 'eof')
+            self.assertLess(time.monotonic() - started, 2)
+        self.assertStillServes(self.server)
+        counters = self.assertStopsCleanly(self.server)
+        self.assertEqual(counters['timed_out'], 0)
+
+    def test_clients_that_never_read_their_reply(self):
+        held = []
+        self.addCleanup(st.close_all, held)
+        for index in range(50):
+            sock = st.connect(self.server.address)
+            held.append(sock)
+            sock.sendall(b'1' if index % 2 else b'z' * 4096)
+        self.assertStillServes(self.server)
+        st.close_all(held)
+        self.assertStillServes(self.server)
+
+
+class Stopping(ServesAfterwards, unittest.TestCase):
+    def test_sigterm_with_clients_waiting_exits_0_and_closes_them(self):
+        server = st.start_server(self, '--timeout', '30s', threads=2)
+        waiting = st.open_silent(server.address, 50)
+        self.addCleanup(st.close_all, waiting)
+        self.assertEqual(st.stream_exchange(server.address, b'1'), st.WELCOME)
+        started = time.monotonic()
+        os.kill(server.pid, signal.SIGTERM)
+        self.assertEqual(server.process.wait(timeout=10), 0)
+        self.assertLess(time.monotonic() - started, 5)
+        for sock in waiting:
+            self.assertIn(st.closed_by_peer(sock, timeout=2), ('eof', 'reset'))
+        counters = st.stopped_counters(server.process)
+        self.assertEqual((counters['accepted'], counters['welcomed'], counters['timed_out']),
+                         (51, 1, 0))
+
+
+class Descriptors(ServesAfterwards, unittest.TestCase):
+    """B6: out of descriptors (EMFILE), the accept loop never spins and the server never dies;
+    it serves again once descriptors are free."""
+
+    LIMIT = 40
+    CLIENTS = 100
+
+    def start_limited(self, threads=1):
+        server = st.start_server(self, '--max-connections', '1000', '--timeout', '10s',
+                                 '--backlog', '512', threads=threads,
+                                 wrapper=('prlimit', f'--nofile={self.LIMIT}:{self.LIMIT}', '--'))
+        with open(f'/proc/{server.pid}/limits') as limits:
+            line = next(row for row in limits if row.startswith('Max open files'))
+        self.assertEqual(line.split()[3:5], [str(self.LIMIT), str(self.LIMIT)], line)
+        return server
+
+    def flood(self, server):
+        """CLIENTS silent connections; returns (still open, closed at once)."""
+        clients = st.open_silent(server.address, self.CLIENTS)
+        self.addCleanup(st.close_all, clients)
+        server.process.wait_for_line(r'\bwarning out of file descriptors\b', timeout=5)
+        open_, closed = [], []
+        for sock in clients:
+            (closed if st.closed_by_peer(sock, timeout=0.02) else open_).append(sock)
+        # Stragglers: a connection still in the accept queue is closed a moment later.
+        deadline = time.monotonic() + 2
+        for sock in list(open_):
+            if len(open_) <= self.LIMIT or time.monotonic() > deadline:
+                break
+            if st.closed_by_peer(sock, timeout=0.1):
+                open_.remove(sock)
+                closed.append(sock)
+        return open_, closed
+
+    def serve_again(self, server):
+        """After the clients left: the server notices their ends and serves again. No line
+        says when, so poll (bounded); returns how many attempts were turned away first."""
+        turned_away = 0
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                reply = st.stream_exchange(server.address, b'1')
+            except ConnectionResetError:
+                reply = b''
+            if reply == st.WELCOME:
+                return turned_away
+            self.assertEqual(reply, b'', 'a wrong reply')
+            turned_away += 1
+            self.assertLess(time.monotonic(), deadline, 'the server did not serve again')
+            time.sleep(0.05)
+
+    def test_out_of_descriptors_the_loop_does_not_spin_and_serving_resumes(self):
+        server = self.start_limited()
+        open_, closed = self.flood(server)
+        self.assertLessEqual(len(open_), self.LIMIT)
+        self.assertGreaterEqual(len(closed), self.CLIENTS - self.LIMIT)
+        self.assertLessEqual(st.open_descriptors(server.pid), self.LIMIT)
+
+        share = st.cpu_share(server.pid, seconds=1.0)
+        self.assertLess(share, 0.2, f'the server used {share:.0%} of a core while out of '
+                                    'descriptors: its accept loop spins')
+        self.assertTrue(server.process.running())
+
+        st.close_all(open_ + closed)
+        self.serve_again(server)
+        self.assertStillServes(server)
+        self.assertStopsCleanly(server)
+
+    @unittest.expectedFailure
+    def test_out_of_descriptors_two_workers_do_not_spin(self):
+        # BUG (reported): with --threads 2 (the default on this machine), each worker's
+        # reserve descriptor lives in the one process-wide descriptor table. Between one
+        # worker's close(reserve) and its accept4, the other worker's accept4 (or open) takes
+        # the freed slot; the first then fails to reopen its reserve (EMFILE) and from then on
+        # its accept4 fails with EMFILE without taking the connection off the queue, so the
+        # level-triggered listener wakes it at once, forever: 100 % of a core per worker
+        # (strace: accept4 = EMFILE, openat("/dev/null") = EMFILE in a loop), and `refused`
+        # grows by hundreds of thousands a second. Happens in most rounds of 300 clients.
+        server = self.start_limited(threads=2)
+        for attempt in range(6):
+            clients = st.open_silent(server.address, 300)
+            try:
+                share = st.cpu_share(server.pid, seconds=0.3)
+                self.assertLess(share, 0.2, f'round {attempt}: the server used {share:.0%} of a '
+                                            'core while out of descriptors')
+            finally:
+                st.close_all(clients)
+            self.serve_again(server)
+        self.assertStopsCleanly(server)
+
+    @unittest.expectedFailure
+    def test_out_of_descriptors_refusals_are_counted_exactly(self):
+        # BUG (reported): Worker::accept_batch calls shed_without_descriptors() for every
+        # EMFILE, and on Linux accept4 fails with EMFILE before it looks at the queue, so once
+        # the queue is empty the batch keeps "shedding" (up to 64 times per wake-up), each
+        # counted as a refusal although its accept4 found no connection (EAGAIN). The
+        # `refused` count ends up well above the connections actually closed.
+        server = self.start_limited()
+        open_, closed = self.flood(server)
+        st.close_all(open_ + closed)
+        turned_away = self.serve_again(server)
+        counters = self.assertStopsCleanly(server)
+        self.assertEqual(counters['refused'], len(closed) + turned_away, counters)
+        self.assertEqual(counters['accepted'] + counters['refused'],
+                         self.CLIENTS + turned_away + 1, counters)
+
+
+class MaxConnections(ServesAfterwards, unittest.TestCase):
+    """B6: beyond --max-connections, new connections are closed at once and counted."""
+
+    def test_beyond_the_limit_connections_are_closed_at_once(self):
+        timeout = 5.0
+        server = st.start_server(self, '--max-connections', '10', '--timeout', f'{timeout}s',
+                                 '--backlog', '64')
+        started = time.monotonic()
+        admitted = st.open_silent(server.address, 10)
+        self.addCleanup(st.close_all, admitted)
+        over = st.open_silent(server.address, 10)
+        self.addCleanup(st.close_all, over)
+        for index, sock in enumerate(over, start=11):
+            ending = st.closed_by_peer(sock, timeout=1)
+            self.assertIn(ending, ('eof', 'reset'), f'client {index} was not closed at once')
+        for index, sock in enumerate(admitted, start=1):
+            self.assertIsNone(st.closed_by_peer(sock, timeout=0.01), f'client {index} was closed')
+        self.assertLess(time.monotonic() - started, timeout - 1,
+                        'too slow to tell the refusals from time outs')
+
+        # One admitted client leaves: there is room for exactly one again.
+        admitted.pop().close()
+        turned_away = 0
+        deadline = time.monotonic() + 3
+        while True:
+            with st.connect(server.address) as sock:
+                sock.sendall(b'1')
+                try:
+                    reply = st.recv_until_eof(sock)
+                except ConnectionResetError:
+                    reply = b''
+            if reply == st.WELCOME:
+                break
+            self.assertEqual(reply, b'')
+            turned_away += 1
+            self.assertLess(time.monotonic(), deadline, 'no room after a client left')
+            time.sleep(0.02)  # the server has not yet seen the client leave: poll, bounded
+        # The welcomed one is gone too: one silent client fills the tenth place again, and
+        # the next is closed at once.
+        admitted.append(st.connect(server.address))
+        with st.connect(server.address) as sock:
+            self.assertIn(st.closed_by_peer(sock, timeout=1), ('eof', 'reset'))
+        for sock in admitted:
+            self.assertIsNone(st.closed_by_peer(sock, timeout=0.01))
+
+        st.close_all(admitted)
+        counters = self.assertStopsCleanly(server)
+        self.assertEqual(counters['refused'], 10 + turned_away + 1, counters)
+        self.assertEqual(counters['timed_out'], 0)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,382 @@
+"""Helpers for the doorman-server integration tests (tests/integration/test_server_*.py), on top
+of doorman_testing: start the server and read the addresses it actually bound, talk the
+tutorial's protocol with Python's socket module over every family and type, hold silent
+clients open, watch a connection being closed, and read a process's CPU time from /proc.
+
+Standard library only. Every socket made here has a timeout, every wait is bounded.
+"""
+
+import os
+import re
+import selectors
+import signal
+import socket
+import time
+
+import doorman_testing as dt
+
+WELCOME = b'welcome to server!'
+GO_OUT = b'please go out!'
+
+# sysexits.h, as the server documents them.
+EX_USAGE = 64
+EX_UNAVAILABLE = 69
+EX_OSERR = 71
+EX_NOPERM = 77
+
+# One `listening on ADDR` line per address bound, ADDR as bound (port 0 shows the real port).
+LISTENING_RE = r'\binfo listening on (?P<address>\S+)$'
+# The last line of a server stopped by a signal.
+STOPPED_RE = (r'\binfo stopped: (?P<accepted>\d+) accepted, (?P<welcomed>\d+) welcomed, '
+              r'(?P<rejected>\d+) rejected, (?P<timed_out>\d+) timed out, '
+              r'(?P<refused>\d+) refused, (?P<errors>\d+) errors$')
+# A log line: time, level, message.
+LOG_LINE_RE = r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warning|error) \S'
+
+
+def ipv6_loopback_available():
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(('::1', 0))
+        return True
+    except OSError:
+        return False
+
+
+HAVE_IPV6 = ipv6_loopback_available()
+
+
+class Address:
+    """An address as the server prints it, and what Python's socket module needs to reach it."""
+
+    def __init__(self, text):
+        self.text = text
+        if text.startswith('unix:@'):
+            self.family, self.sockaddr = socket.AF_UNIX, '\0' + text[len('unix:@'):]
+        elif text.startswith('unix:'):
+            self.family, self.sockaddr = socket.AF_UNIX, text[len('unix:'):]
+        elif text.startswith('['):
+            host, port = re.fullmatch(r'\[(.+)\]:(\d+)', text).groups()
+            self.family, self.sockaddr = socket.AF_INET6, (host, int(port))
+        else:
+            host, port = text.rsplit(':', 1)
+            self.family, self.sockaddr = socket.AF_INET, (host, int(port))
+
+    @property
+    def port(self):
+        return self.sockaddr[1]
+
+    @property
+    def host(self):
+        return self.sockaddr[0]
+
+    def __repr__(self):
+        return f'Address({self.text!r})'
+
+
+class Server:
+    """A running doorman-server (a doorman_testing.Process) and the addresses it bound."""
+
+    def __init__(self, process, addresses):
+        self.process = process
+        self.addresses = addresses
+
+    @property
+    def address(self):
+        return self.addresses[0]
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        """SIGTERM; returns (exit status, counters of the `stopped:` line or None)."""
+        status = self.process.stop()
+        return status, stopped_counters(self.process)
+
+    def stderr_lines(self):
+        return self.process.lines('stderr')
+
+
+class ClassScope:
+    """Lets a server live for a whole TestCase class: pass `ClassScope(cls)` where a test is
+    expected (in setUpClass); its stop() becomes a class cleanup."""
+
+    def __init__(self, cls):
+        self.addCleanup = cls.addClassCleanup
+
+
+# The tutorial's backlog (5) holds 6 connections: a client that connects in a quick loop can
+# fill it before the worker thread is even scheduled, and the next SYN is dropped and sent again
+# a second later (TcpExtListenOverflows). Tests that are not about the backlog use a larger one.
+TEST_BACKLOG = '128'
+
+
+def server_argv(*args, listen=('127.0.0.1:0',), threads=1, wrapper=()):
+    """doorman-server's command line: --listen each address, --threads (None: the default),
+    --backlog TEST_BACKLOG unless `args` has one, then `args`."""
+    argv = [*wrapper, dt.binary('doorman-server')]
+    for address in listen:
+        argv += ['--listen', address]
+    if threads is not None:
+        argv += ['--threads', str(threads)]
+    args = [str(arg) for arg in args]
+    if '--backlog' not in args:
+        argv += ['--backlog', TEST_BACKLOG]
+    return argv + args
+
+
+def start_server(test, *args, listen=('127.0.0.1:0',), threads=1, wrapper=(), cwd=None,
+                 ready_timeout=10, lines=None):
+    """Starts doorman-server (stopped in the test's cleanups) and waits for its `listening on`
+    lines: one per --listen, or `lines` of them when an address resolves to several."""
+    argv = server_argv(*args, listen=listen, threads=threads, wrapper=wrapper)
+    process = dt.start(test, argv, cwd=cwd)
+    expected = len(listen) if lines is None else lines
+    addresses = [Address(process.wait_for_line(LISTENING_RE, timeout=ready_timeout)['address'])
+                 for _ in range(expected)]
+    return Server(process, addresses)
+
+
+def stopped_counters(process):
+    for line in reversed(process.lines('stderr')):
+        match = re.search(STOPPED_RE, line)
+        if match:
+            return {key: int(value) for key, value in match.groupdict().items()}
+    return None
+
+
+def run_server(*args, timeout=10, wrapper=()):
+    """Runs doorman-server expecting it to exit by itself (a start-up failure):
+    (returncode, stdout, stderr)."""
+    return dt.run([*wrapper, dt.binary('doorman-server'), *[str(arg) for arg in args]],
+                  timeout=timeout)
+
+
+# --- Clients -------------------------------------------------------------------------------
+
+def connect(address, timeout=5):
+    """A connected stream socket with a timeout."""
+    sock = socket.socket(address.family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(address.sockaddr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def recv_until_eof(sock, limit=1 << 20):
+    """Everything the peer sends until it closes (bounded by the socket's timeout)."""
+    chunks = []
+    total = 0
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b''.join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise AssertionError(f'more than {limit} bytes from the server')
+
+
+def stream_exchange(address, message, timeout=5):
+    """The tutorial's client with Python's socket module: connect, send, read until EOF."""
+    with connect(address, timeout) as sock:
+        sock.sendall(message)
+        return recv_until_eof(sock)
+
+
+def datagram_socket(address, timeout=5):
+    """A datagram socket that can get a reply: Unix datagram sockets are autobound to an
+    abstract name (an unbound sender has no address to answer to)."""
+    sock = socket.socket(address.family, socket.SOCK_DGRAM)
+    sock.settimeout(timeout)
+    if address.family == socket.AF_UNIX:
+        sock.bind('')  # Linux autobind: a unique abstract name, no file to clean up
+    return sock
+
+
+def datagram_exchange(address, message, timeout=5):
+    """One datagram to the server, its one reply datagram back: (reply, sender)."""
+    with datagram_socket(address, timeout) as sock:
+        sock.sendto(message, address.sockaddr)
+        reply, sender = sock.recvfrom(65536)
+        return reply, sender
+
+
+def exchange(address, message, type='stream', timeout=5):
+    if type == 'stream':
+        return stream_exchange(address, message, timeout)
+    return datagram_exchange(address, message, timeout)[0]
+
+
+def open_silent(address, count, timeout=5):
+    """`count` connected stream sockets that never send a byte."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sockets.append(connect(address, timeout))
+    except BaseException:
+        close_all(sockets)
+        raise
+    return sockets
+
+
+def close_all(sockets):
+    for sock in sockets:
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+def closed_by_peer(sock, timeout):
+    """Waits up to `timeout` for the peer to end the connection: 'eof', 'reset', or None (still
+    open). Data instead of an end is an error: a silent client must be told nothing."""
+    sock.settimeout(timeout)
+    try:
+        data = sock.recv(1024)
+    except socket.timeout:
+        return None
+    except ConnectionResetError:
+        return 'reset'
+    if data:
+        raise AssertionError(f'expected the connection closed without a reply, got {data!r}')
+    return 'eof'
+
+
+def set_linger_zero(sock):
+    """close() will then send a reset instead of a FIN."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
+
+
+def many_exchanges(address, messages, timeout=20):
+    """Runs one stream client per message, all at once, on one selector: connect, send, read
+    until EOF. Returns the replies in order (an exception object for a failed client)."""
+    selector = selectors.DefaultSelector()
+    state = {}
+    replies = [None] * len(messages)
+    deadline = time.monotonic() + timeout
+    try:
+        for index, message in enumerate(messages):
+            sock = socket.socket(address.family, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            error = sock.connect_ex(address.sockaddr)
+            if error not in (0, 115):  # EINPROGRESS
+                sock.close()
+                replies[index] = OSError(error, os.strerror(error))
+                continue
+            state[sock] = [index, message, bytearray(), False]
+            selector.register(sock, selectors.EVENT_WRITE)
+        while state:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for key, events in selector.select(min(remaining, 1)):
+                sock = key.fileobj
+                index, message, received, sent = state[sock]
+                try:
+                    if not sent:
+                        error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                        if error:
+                            raise OSError(error, os.strerror(error))
+                        sock.sendall(message)  # tiny: fits the empty send buffer at once
+                        state[sock][3] = True
+                        selector.modify(sock, selectors.EVENT_READ)
+                        continue
+                    chunk = sock.recv(65536)
+                    if chunk:
+                        received += chunk
+                        continue
+                    replies[index] = bytes(received)
+                except OSError as error:
+                    replies[index] = error
+                selector.unregister(sock)
+                sock.close()
+                del state[sock]
+        for sock, (index, *_rest) in state.items():
+            replies[index] = TimeoutError(f'client {index}: no end of reply within {timeout} s')
+    finally:
+        for sock in list(state):
+            selector.unregister(sock)
+            sock.close()
+        selector.close()
+    return replies
+
+
+# --- /proc ---------------------------------------------------------------------------------
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all its threads), in seconds."""
+    with open(f'/proc/{pid}/stat') as stat:
+        fields = stat.read().rsplit(')', 1)[1].split()
+    # After the command name: state is field 3, so utime (14) and stime (15) are 11 and 12.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def cpu_share(pid, seconds=1.0):
+    """The share of one core a process used over the next `seconds`."""
+    start_cpu, start = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
+
+
+def open_descriptors(pid):
+    return len(os.listdir(f'/proc/{pid}/fd'))
+
+
+def tcp_local_ports(pid):
+    """The local ports of the TCP sockets a process holds (from /proc/PID/fd and net/tcp*)."""
+    inodes = set()
+    try:
+        names = os.listdir(f'/proc/{pid}/fd')
+    except OSError:  # the process is gone
+        return set()
+    for name in names:
+        try:
+            target = os.readlink(f'/proc/{pid}/fd/{name}')
+        except OSError:
+            continue
+        match = re.fullmatch(r'socket:\[(\d+)\]', target)
+        if match:
+            inodes.add(match.group(1))
+    ports = set()
+    for table in ('tcp', 'tcp6'):
+        try:
+            with open(f'/proc/{pid}/net/{table}') as rows:
+                next(rows)
+                for row in rows:
+                    fields = row.split()
+                    if fields[9] in inodes:
+                        ports.add(int(fields[1].rsplit(':', 1)[1], 16))
+        except OSError:
+            continue
+    return ports
+
+
+def wait_until(predicate, timeout, interval=0.01, message='condition'):
+    """Polls `predicate` until it returns a true value (returned) or `timeout` passes (fails).
+    Only for states that have no readiness signal (another process's sockets, say)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f'{message}: not reached within {timeout} s')
+        time.sleep(interval)
+
+
+def died_of_signal(returncode):
+    return returncode is not None and returncode < 0
+
+
+def signal_name(returncode):
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return str(-returncode)

@@ -1,0 +1,95 @@
+"""Smoke test of doorman-bench against doorman-server on loopback.
+
+usage: smoke_test.py DOORMAN_SERVER DOORMAN_BENCH
+
+Starts the server on a kernel-chosen port, runs 200 connections through the bench and checks
+its JSON result; then checks the exit statuses for an unreachable target (69) and a bad option
+(64). Every wait is bounded and the server is stopped by its PID.
+"""
+
+import json
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+READY_TIMEOUT = 10
+RUN_TIMEOUT = 30
+
+
+def wait_for_port(server):
+    """The port from the server's `listening on HOST:PORT` line on stderr."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    seen = []
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([server.stderr], [], [], deadline - time.monotonic())
+        if not ready:
+            break
+        line = server.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        match = re.search(r'listening on \S+:(\d+)$', line.strip())
+        if match:
+            return int(match.group(1))
+    raise RuntimeError('server not ready; it said: ' + ''.join(seen))
+
+
+def unused_port():
+    # Bound and closed again: nothing listens there, which is the point.
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def bench(binary, *args):
+    return subprocess.run([binary, '--no-progress', *args], capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT)
+
+
+def main():
+    server_binary, bench_binary = sys.argv[1], sys.argv[2]
+    failures = []
+
+    server = subprocess.Popen([server_binary, '--listen', '127.0.0.1:0', '--threads', '1',
+                               '--backlog', '128'],
+                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        port = wait_for_port(server)
+        run = bench(bench_binary, '--connect', f'127.0.0.1:{port}', '--count', '200',
+                    '--concurrency', '10', '--json')
+        if run.returncode != 0:
+            failures.append(f'exit {run.returncode}, stderr: {run.stderr}')
+        else:
+            result = json.loads(run.stdout)
+            if result['ok'] != 200 or result['errors'] != 0:
+                failures.append(f'expected 200 ok and 0 errors: {run.stdout}')
+            if result['connections']['latency_us']['count'] != 200:
+                failures.append(f'expected 200 latencies: {run.stdout}')
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+    refused = bench(bench_binary, '--connect', f'127.0.0.1:{unused_port()}', '--count', '20')
+    if refused.returncode != 69:
+        failures.append(f'unreachable target: exit {refused.returncode}, expected 69')
+
+    usage = bench(bench_binary, '--concurrency', '0')
+    if usage.returncode != 64 or 'concurrency must be at least 1' not in usage.stderr:
+        failures.append(f'bad option: exit {usage.returncode}, stderr: {usage.stderr}')
+
+    for failure in failures:
+        print('FAIL:', failure)
+    print('ok' if not failures else f'{len(failures)} failure(s)')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

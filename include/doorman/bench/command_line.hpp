@@ -1,0 +1,32 @@
+#pragma once
+// doorman-bench's command line: the options and the checks CLI11 cannot make on its own.
+// Main thread.
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "doorman/bench/generator.hpp"
+#include "doorman/net/result.hpp"
+
+namespace doorman::bench {
+
+struct CommandLine {
+  Config config;
+  // Parsed after CLI11 is done, so the errors can name the option.
+  std::string connect;
+  uint64_t count = kDefaultCount;
+  Duration duration{};
+  bool json = false;
+};
+
+void define_options(CLI::App& app, CommandLine& line);
+
+struct UsageError {
+  std::string option;
+  std::string reason;
+};
+
+// The finished Config, or which option is wrong and why.
+Result<Config, UsageError> finish(const CLI::App& app, const CommandLine& line);
+
+}  // namespace doorman::bench

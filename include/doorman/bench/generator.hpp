@@ -1,0 +1,55 @@
+#pragma once
+// The load generator (SPEC B8): configuration and the whole run. run() is called from one
+// thread; it starts --threads workers, each with its own event loop, and merges their results.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "doorman/bench/report.hpp"
+#include "doorman/net/address.hpp"
+#include "doorman/net/result.hpp"
+#include "doorman/util/duration.hpp"
+
+namespace doorman::bench {
+
+inline constexpr uint64_t kDefaultCount = 10'000;
+
+struct Config {
+  Address target;             // default_target() unless named with --connect
+  bool target_named = false;  // only a named target may resolve to a non-loopback address
+  SocketType type = SocketType::stream;
+  int concurrency = 50;                // connections in flight at most
+  double rate = 0;                     // connections started per second (open loop); 0: closed loop
+  std::optional<uint64_t> count{};     // with no duration either: kDefaultCount
+  std::optional<Duration> duration{};  // the run stops at the first of count and duration
+  std::string message = "1";
+  std::string expect = "welcome to server!";
+  int silent = 0;  // extra connections held open that never send
+  int slow = 0;    // extra clients that send only after slow_delay
+  // Just under the server's default 5 s timeout: the slowest client it still welcomes.
+  Duration slow_delay = std::chrono::milliseconds(4500);
+  Duration timeout = std::chrono::seconds(10);  // per connection, from the connect
+  int threads = 1;
+  bool progress = false;
+};
+
+// localhost:8001, the tutorial's server.
+Address default_target();
+
+// The rules between options that no single option can check.
+Result<void> validate(const Config& config);
+
+enum class Failure { usage, unreachable, system };
+struct Failed {
+  Failure failure;
+  std::string message;  // one line
+};
+int exit_status(Failure failure) noexcept;  // sysexits: 64, 69, 71
+
+// Blocks SIGINT and SIGTERM for its duration: the first one ends the run early, and what was
+// measured so far is still reported.
+Result<Report, Failed> run(const Config& config);
+
+}  // namespace doorman::bench

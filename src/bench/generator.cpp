@@ -1,0 +1,241 @@
+#include "doorman/bench/generator.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "doorman/bench/worker.hpp"
+#include "doorman/net/socket.hpp"
+
+namespace doorman::bench {
+namespace {
+
+Failed failed(Failure failure, std::string message) {
+  return Failed{failure, std::move(message)};
+}
+
+bool is_loopback(const SocketAddress& address) {
+  if (address.is_unix()) return true;
+  if (address.family() == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(address.get());
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address.get());
+  if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
+}
+
+// "localhost" gives ::1 and 127.0.0.1, and a server may listen on only one of them: take the
+// first that accepts a connection, as a client trying each in turn would.
+Result<SocketAddress, Failed> choose_target(const Config& config) {
+  auto resolved = config.target.resolve(config.type, Address::Purpose::connect);
+  if (!resolved) return failed(Failure::unreachable, resolved.error().message());
+  std::vector<SocketAddress> addresses = std::move(resolved).value();
+  if (!config.target_named) {
+    // Load is only ever sent off this machine to an address the user typed.
+    std::erase_if(addresses, [](const SocketAddress& a) { return !is_loopback(a); });
+    if (addresses.empty()) {
+      return failed(Failure::unreachable, config.target.to_string() +
+                                              " is not a loopback address here: name the "
+                                              "target with --connect");
+    }
+  }
+  if (addresses.size() == 1 || config.type == SocketType::datagram) return addresses.front();
+  for (const SocketAddress& address : addresses) {
+    auto probe = Socket::create(address.family(), config.type);
+    if (probe &&
+        probe->connect(address, std::min<Duration>(config.timeout, std::chrono::seconds(1)))) {
+      return address;
+    }
+  }
+  return addresses.front();  // every one refused: the run reports it
+}
+
+// Silent connections are many descriptors: take the whole hard limit, and say so if even that
+// is not enough, rather than fail later with EMFILE in the middle of the run.
+void raise_descriptor_limit(const Config& config) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  const auto needed = static_cast<rlim_t>(config.concurrency) +
+                      static_cast<rlim_t>(config.silent + config.slow) + 64;
+  if (limit.rlim_cur != RLIM_INFINITY && needed > limit.rlim_cur) {
+    std::fprintf(
+        stderr, "doorman-bench: warning: %llu descriptors needed, the limit is %llu (ulimit -n)\n",
+        static_cast<unsigned long long>(needed), static_cast<unsigned long long>(limit.rlim_cur));
+  }
+}
+
+// The i-th of n near-equal parts of total.
+template <typename T>
+T part(T total, int n, int i) {
+  const auto count = static_cast<T>(n);
+  return total / count + (static_cast<T>(i) < total % count ? 1 : 0);
+}
+
+std::vector<Share> divide(const Config& config) {
+  const uint64_t count =
+      config.count ? *config.count : (config.duration ? UINT64_MAX : kDefaultCount);
+  std::vector<Share> shares;
+  for (int i = 0; i < config.threads; ++i) {
+    shares.push_back(Share{
+        .concurrency = part(config.concurrency, config.threads, i),
+        .count = count == UINT64_MAX ? count : part<uint64_t>(count, config.threads, i),
+        .rate = config.rate / config.threads,
+        .silent = part(config.silent, config.threads, i),
+        .slow = part(config.slow, config.threads, i),
+    });
+  }
+  return shares;
+}
+
+void print_progress(const std::vector<std::unique_ptr<Worker>>& workers, Duration since_start,
+                    uint64_t& last_ok) {
+  Progress total;
+  for (const auto& worker : workers) {
+    const Progress one = worker->progress();
+    total.ok += one.ok;
+    total.errors += one.errors;
+  }
+  std::fprintf(stderr, "doorman-bench: %4.0fs  %10llu ok  %8llu errors  %8llu/s\n",
+               std::chrono::duration<double>(since_start).count(),
+               static_cast<unsigned long long>(total.ok),
+               static_cast<unsigned long long>(total.errors),
+               static_cast<unsigned long long>(total.ok - last_ok));
+  last_ok = total.ok;
+}
+
+Report merge(const Config& config, const SocketAddress& target,
+             const std::vector<std::unique_ptr<Worker>>& workers) {
+  Report report{.target = target.to_string(),
+                .type = std::string(to_string(config.type)),
+                .concurrency = config.concurrency,
+                .rate = config.rate,
+                .threads = config.threads,
+                .silent = config.silent,
+                .slow = config.slow};
+  auto started = Clock::time_point::max();
+  auto ended = Clock::time_point::min();
+  for (const auto& worker : workers) {
+    const Outcome& outcome = worker->outcome();
+    report.measured.merge(outcome.measured);
+    report.silent_held.merge(outcome.silent);
+    report.slow_clients.merge(outcome.slow);
+    report.unfinished += outcome.unfinished;
+    report.late_starts += outcome.late_starts;
+    report.interrupted = report.interrupted || outcome.interrupted;
+    started = std::min(started, outcome.started);
+    ended = std::max(ended, outcome.ended);
+  }
+  report.elapsed = ended - started;
+  return report;
+}
+
+}  // namespace
+
+Address default_target() {
+  return Address::parse("localhost:8001").value();
+}
+
+Result<void> validate(const Config& config) {
+  const auto usage = [](std::string reason) {
+    return Error::described("check options", "", std::move(reason));
+  };
+  if (config.type == SocketType::datagram && (config.silent > 0 || config.slow > 0)) {
+    return usage("--silent and --slow need --type stream: a datagram has no connection to hold");
+  }
+  if (config.threads > config.concurrency) {
+    return usage("--threads must not exceed --concurrency: each thread needs a connection");
+  }
+  if (config.timeout <= Duration::zero()) return usage("--timeout must be more than 0");
+  if (config.duration && *config.duration <= Duration::zero()) {
+    return usage("--duration must be more than 0");
+  }
+  return {};
+}
+
+int exit_status(Failure failure) noexcept {
+  switch (failure) {
+    case Failure::usage:
+      return EX_USAGE;
+    case Failure::unreachable:
+      return EX_UNAVAILABLE;
+    case Failure::system:
+      return EX_OSERR;
+  }
+  return EX_SOFTWARE;
+}
+
+Result<Report, Failed> run(const Config& config) {
+  if (auto valid = validate(config); !valid) return failed(Failure::usage, valid.error().reason());
+  auto target = choose_target(config);
+  if (!target) return std::move(target).error();
+  raise_descriptor_limit(config);
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (const Share& share : divide(config)) {
+    auto worker = Worker::create(config, *target, share);
+    if (!worker) return failed(Failure::system, worker.error().message());
+    workers.push_back(std::move(worker).value());
+  }
+
+  // Blocked here, the signals reach only the signalfd: every thread inherits the mask.
+  sigset_t signals, previous;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &signals, &previous);
+  Fd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  Fd done_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!signal_fd || !done_fd) {
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return failed(Failure::system, Error("signalfd/eventfd", "", errno).message());
+  }
+
+  std::latch ready(config.threads);
+  std::vector<std::jthread> threads;
+  for (auto& worker : workers) {
+    threads.emplace_back([&ready, &done_fd, &worker] {
+      worker->run(ready);
+      const uint64_t one = 1;
+      [[maybe_unused]] const ssize_t written = ::write(done_fd.get(), &one, sizeof(one));
+    });
+  }
+
+  const auto began = Clock::now();
+  auto next_progress = began + std::chrono::seconds(1);
+  uint64_t finished = 0, last_ok = 0;
+  while (finished < static_cast<uint64_t>(config.threads)) {
+    pollfd waiting[2] = {{signal_fd.get(), POLLIN, 0}, {done_fd.get(), POLLIN, 0}};
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_progress - Clock::now());
+    ::poll(waiting, 2, config.progress ? static_cast<int>(std::max<int64_t>(left.count(), 0)) : -1);
+    signalfd_siginfo info{};
+    if (::read(signal_fd.get(), &info, sizeof(info)) == sizeof(info)) {
+      for (auto& worker : workers)
+        worker->stop();
+    }
+    uint64_t count = 0;
+    if (::read(done_fd.get(), &count, sizeof(count)) == sizeof(count)) finished += count;
+    if (config.progress && Clock::now() >= next_progress && finished < workers.size()) {
+      print_progress(workers, Clock::now() - began, last_ok);
+      next_progress += std::chrono::seconds(1);
+    }
+  }
+  threads.clear();  // joins
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return merge(config, *target, workers);
+}
+
+}  // namespace doorman::bench

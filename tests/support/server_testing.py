@@ -226,6 +226,36 @@ def open_silent(address, count, timeout=5):
     return sockets
 
 
+def burst_connect(address, count, timeout=5):
+    """`count` stream connections started at once (non-blocking connects), returned once
+    every handshake has ended (connected, or refused/closed by the server)."""
+    sockets = []
+    selector = selectors.DefaultSelector()
+    try:
+        for _ in range(count):
+            sock = socket.socket(address.family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setblocking(False)
+            sock.connect_ex(address.sockaddr)
+            selector.register(sock, selectors.EVENT_WRITE)
+        pending = len(sockets)
+        deadline = time.monotonic() + timeout
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f'{pending} of {count} connects still pending after '
+                                     f'{timeout} s')
+            for key, _ in selector.select(remaining):
+                selector.unregister(key.fileobj)
+                pending -= 1
+    except BaseException:
+        close_all(sockets)
+        raise
+    finally:
+        selector.close()
+    return sockets
+
+
 def close_all(sockets):
     for sock in sockets:
         try:

@@ -28,13 +28,19 @@ Result<void> EventLoop::modify(int fd, uint32_t events, uint64_t token) noexcept
   return control(EPOLL_CTL_MOD, fd, events, token);
 }
 
+Result<void> EventLoop::remove(int fd) noexcept {
+  return control(EPOLL_CTL_DEL, fd, 0, 0);
+}
+
 Result<void> EventLoop::control(int operation, int fd, uint32_t events, uint64_t token) noexcept {
   epoll_event event{};
   event.events = events;
   event.data.u64 = token;
   if (::epoll_ctl(epoll_.get(), operation, fd, &event) != 0) {
-    return Error(operation == EPOLL_CTL_ADD ? "epoll_ctl(ADD)" : "epoll_ctl(MOD)",
-                 "fd " + std::to_string(fd), errno);
+    const char* name = operation == EPOLL_CTL_ADD   ? "epoll_ctl(ADD)"
+                       : operation == EPOLL_CTL_MOD ? "epoll_ctl(MOD)"
+                                                    : "epoll_ctl(DEL)";
+    return Error(name, "fd " + std::to_string(fd), errno);
   }
   return {};
 }

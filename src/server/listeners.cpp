@@ -38,6 +38,25 @@ Result<void> listen_if_stream(Socket& socket, const Config& config) {
   return socket.listen(config.backlog);
 }
 
+// SO_REUSEPORT lets any process of the same user bind a port that is already served, and the
+// two would silently split the clients. A bind without it says whether the port is taken; the
+// probe keeps SO_REUSEADDR for TCP, as the listeners do, so TIME_WAIT does not count.
+Result<void> port_is_free(const Config& config, const SocketAddress& address) {
+  auto probe = Socket::create(address.family(), config.type, Socket::Blocking::no);
+  if (!probe) return std::move(probe).error();
+  if (config.type == SocketType::stream) {
+    if (auto set = set_option(*probe, address, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"); !set) {
+      return set;
+    }
+  }
+  if (address.family() == AF_INET6) {
+    if (auto set = set_option(*probe, address, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY"); !set) {
+      return set;
+    }
+  }
+  return probe->bind(address);
+}
+
 }  // namespace
 
 Result<Listeners> Listeners::open(const Config& config, unsigned workers) {
@@ -63,6 +82,9 @@ Result<Listeners> Listeners::open(const Config& config, unsigned workers) {
 Result<void> Listeners::open_inet(const Config& config, const SocketAddress& address,
                                   unsigned workers) {
   SocketAddress where = address;
+  if (where.port() != 0) {
+    if (auto free = port_is_free(config, where); !free) return free;
+  }
   for (unsigned worker = 0; worker < workers; ++worker) {
     auto created = Socket::create(where.family(), config.type, Socket::Blocking::no);
     if (!created) return std::move(created).error();

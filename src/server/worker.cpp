@@ -27,8 +27,6 @@ constexpr int fd_of(uint64_t token) {
   return static_cast<int>(token & 0xffffffffU);
 }
 
-// At most this many accepts per wake-up, so one busy listener cannot starve the connections.
-constexpr int kAcceptsPerWakeUp = 64;
 // At most this many discarding reads per wake-up for a lingering connection.
 constexpr int kDrainReadsPerWakeUp = 16;
 constexpr size_t kScratchFloor = 16 * 1024;
@@ -52,11 +50,13 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config,
   const Kind kind =
       config.type == SocketType::stream ? Kind::stream_listener : Kind::datagram_socket;
   for (const Listeners::Served& listener : listeners) {
-    // EPOLLEXCLUSIVE: a shared socket wakes one worker per event, not all of them.
-    const uint32_t events = EPOLLIN | (listener.shared ? EPOLLEXCLUSIVE : 0U);
-    if (auto added = worker->loop_.add(listener.fd, events, token(kind, listener.fd)); !added) {
-      return std::move(added).error();
-    }
+    const uint64_t tag = token(kind, listener.fd);
+    auto watched = kind == Kind::stream_listener
+                       ? worker->acceptor_.watch(listener.fd, listener.shared, tag)
+                       // EPOLLEXCLUSIVE: a shared socket wakes one worker per datagram, not all.
+                       : worker->loop_.add(listener.fd,
+                                           EPOLLIN | (listener.shared ? EPOLLEXCLUSIVE : 0U), tag);
+    if (!watched) return std::move(watched).error();
   }
   return worker;
 }
@@ -64,10 +64,9 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config,
 Worker::Worker(const Config& config, loop::EventLoop loop, Admission& admission, const Log& log)
     : config_(config),
       loop_(std::move(loop)),
-      admission_(admission),
       log_(log),
+      acceptor_(loop_, admission, counters_, log),
       datagrams_(config.read_size, config.password, counters_, log),
-      reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
       scratch_(std::max(config.read_size, kScratchFloor)) {}
 
 void Worker::stop() noexcept {
@@ -90,7 +89,9 @@ void Worker::run() {
       const int fd = fd_of(tag);
       switch (kind_of(tag)) {
         case Kind::stream_listener:
-          accept_batch(fd);
+          for (const int connection : acceptor_.accept_batch(fd, now_)) {
+            start_connection(connection);
+          }
           break;
         case Kind::datagram_socket:
           datagrams_.serve(fd);
@@ -114,63 +115,13 @@ void Worker::run() {
 }
 
 int Worker::next_timeout_ms(loop::Clock::time_point now) const noexcept {
-  const auto next = std::min(requests_.front_deadline(), lingering_.front_deadline());
+  const auto next =
+      std::min({requests_.front_deadline(), lingering_.front_deadline(), acceptor_.next_resume()});
   if (next == loop::Clock::time_point::max()) return -1;
   if (next <= now) return 0;
   // Rounded up: waking a little late is fine, waking early would spin until the deadline.
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
   return static_cast<int>(std::min<decltype(ms)>(ms, 1 << 30));
-}
-
-void Worker::accept_batch(int listener) {
-  for (int i = 0; i < kAcceptsPerWakeUp; ++i) {
-    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      switch (errno) {
-        case EAGAIN:
-          return;
-        case EINTR:
-        case ECONNABORTED:
-        case EPROTO:
-          continue;  // that client is gone; the next may be there
-        case EMFILE:
-        case ENFILE:
-          shed_without_descriptors(listener);
-          continue;
-        default:
-          Counters::bump(counters_.errors);
-          log_.error("accept: {}", describe_errno(errno));
-          return;
-      }
-    }
-    Counters::bump(counters_.accepted);
-    if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= admission_.limit) {
-      admission_.active.fetch_sub(1, std::memory_order_relaxed);
-      Counters::bump(counters_.refused_over_limit);
-      if (log_.enabled(LogLevel::debug)) {
-        log_.debug("{} refused: over --max-connections {}", peer_of(fd), admission_.limit);
-      }
-      ::close(fd);
-      continue;
-    }
-    start_connection(fd);
-  }
-}
-
-void Worker::shed_without_descriptors(int listener) {
-  // Out of descriptors, the pending connection stays in the queue and the listener stays
-  // readable: a plain loop would spin at full CPU. Free the reserve descriptor, take the
-  // connection off the queue and close it at once, then take the reserve back.
-  reserve_.reset();
-  const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-  if (fd >= 0) ::close(fd);
-  reserve_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  Counters::bump(counters_.refused_no_descriptors);
-  if (now_ - last_shed_warning_ >= std::chrono::seconds(1)) {
-    last_shed_warning_ = now_;
-    log_.warning("out of file descriptors: closing new connections at once ({} so far)",
-                 counters_.refused_no_descriptors.load(std::memory_order_relaxed));
-  }
 }
 
 void Worker::start_connection(int fd) {
@@ -256,6 +207,7 @@ void Worker::drain_lingering(int fd) {
 }
 
 void Worker::expire(loop::Clock::time_point now) {
+  acceptor_.resume_due(now);
   while (!requests_.empty() && requests_.front_deadline() <= now) {
     const int fd = requests_.front();
     if (pending_.contains(fd)) {
@@ -292,7 +244,7 @@ void Worker::close_connection(int fd) noexcept {
   if (!pending_.empty()) pending_.erase(fd);
   // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
   ::close(fd);
-  admission_.active.fetch_sub(1, std::memory_order_relaxed);
+  acceptor_.closed();
 }
 
 }  // namespace doorman::server

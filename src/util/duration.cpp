@@ -39,7 +39,8 @@ Result<Duration> parse_duration(std::string_view text) {
   if (failure != std::errc{} || end != number.data() + number.size()) {
     return bad(text, "expected a number with an optional unit: 5, 5s, 500ms, 2m");
   }
-  if (!std::isfinite(value) || value < 0) return bad(text, "a duration cannot be negative");
+  if (!std::isfinite(value)) return bad(text, "expected a finite number: 5, 5s, 500ms, 2m");
+  if (value < 0) return bad(text, "a duration cannot be negative");
   const double nanoseconds = value * scale;
   if (nanoseconds > 1e18) return bad(text, "too long (more than 30 years)");
   return Duration(static_cast<Duration::rep>(std::llround(nanoseconds)));

@@ -225,17 +225,12 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
         self.assertStillServes(server)
         self.assertStopsCleanly(server)
 
-    @unittest.expectedFailure
     def test_out_of_descriptors_two_workers_do_not_spin(self):
-        # BUG (reported): with --threads 2 (the default on this machine), each worker's
-        # reserve descriptor lives in the one process-wide descriptor table. Between one
-        # worker's close(reserve) and its accept4, the other worker's accept4 (or open) takes
-        # the freed slot; the first then fails to reopen its reserve (EMFILE) and from then on
-        # its accept4 fails with EMFILE without taking the connection off the queue, so the
-        # level-triggered listener wakes it at once, forever: 100 % of a core per worker
-        # (strace: accept4 = EMFILE, openat("/dev/null") = EMFILE in a loop), and `refused`
-        # grows by hundreds of thousands a second. It needs both workers shedding at once:
-        # bursts of 300 connects do it in about half the rounds, so 10 rounds almost surely.
+        # Each worker's reserve descriptor lives in the one process-wide table: between one
+        # worker's close(reserve) and its accept4, the other worker may take the freed slot,
+        # and the first cannot reopen its reserve. It must then pause its listener rather than
+        # spin on accept4 = EMFILE (which once cost 100 % of a core per worker). It needs both
+        # workers shedding at once: bursts of 300 connects do it in about half the rounds.
         server = self.start_limited(threads=2)
         for attempt in range(10):
             clients = st.burst_connect(server.address, 300)
@@ -248,13 +243,9 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
             self.serve_again(server)
         self.assertStopsCleanly(server)
 
-    @unittest.expectedFailure
     def test_out_of_descriptors_refusals_are_counted_exactly(self):
-        # BUG (reported): Worker::accept_batch calls shed_without_descriptors() for every
-        # EMFILE, and on Linux accept4 fails with EMFILE before it looks at the queue, so once
-        # the queue is empty the batch keeps "shedding" (up to 64 times per wake-up), each
-        # counted as a refusal although its accept4 found no connection (EAGAIN). The
-        # `refused` count ends up well above the connections actually closed.
+        # accept4 fails with EMFILE before it looks at the queue: a shed whose accept4 finds
+        # the queue empty (EAGAIN) closed nothing and must not be counted as a refusal.
         server = self.start_limited()
         open_, closed = self.flood(server)
         st.close_all(open_ + closed)

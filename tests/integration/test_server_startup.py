@@ -91,10 +91,8 @@ class UsageErrors(OneLineFailure, unittest.TestCase):
                 result = st.run_server(*args, '--listen', '127.0.0.1:0', '--threads', '1')
                 self.assertOneLineFailure(result, (st.EX_USAGE,), *fragments)
 
-    @unittest.expectedFailure
     def test_non_finite_durations_are_not_called_negative(self):
-        # BUG (reported): `--timeout nan` and `--timeout inf` say "a duration cannot be
-        # negative"; neither is negative (nan is not a number, inf is too long).
+        # nan is not a number and inf is too long; neither is "negative".
         for value in ('nan', 'inf'):
             with self.subTest(value=value):
                 line = self.assertOneLineFailure(st.run_server('--timeout', value, '--listen',
@@ -147,15 +145,13 @@ class AddressErrors(OneLineFailure, unittest.TestCase):
         self.assertOneLineFailure(st.run_server('--type', 'dgram', '--listen', f'127.0.0.1:{port}'),
                                   START_UP_FAILURES, f'127.0.0.1:{port}', 'EADDRINUSE')
 
-    @unittest.expectedFailure
     def test_a_second_doorman_server_on_the_same_port_is_refused(self):
-        # BUG (reported): every TCP listener sets SO_REUSEPORT, so a second doorman-server of
-        # the same user binds a port the first one serves, starts, and silently takes half of
-        # its connections, instead of S2's one-line "port in use" error.
+        # Every TCP listener sets SO_REUSEPORT (one per worker); a second doorman-server of the
+        # same user must still get S2's one-line "port in use", not silently share the port.
         first = st.start_server(self)
         port = first.address.port
         second = dt.start(self, st.server_argv(listen=(f'127.0.0.1:{port}',)))
-        # Either it serves (the bug) or it says why not and exits: whichever line comes first.
+        # Either it serves (wrong) or it says why not and exits: whichever line comes first.
         line = second.wait_for_line(r'listening on|^doorman-server: ', timeout=10).string
         self.assertNotIn('listening on', line, f'a second server started on 127.0.0.1:{port}')
         status = second.wait(timeout=10)

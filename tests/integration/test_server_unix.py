@@ -180,12 +180,9 @@ class UnixSockets(unittest.TestCase):
             self.assertEqual(st.closed_by_peer(sock, timeout=5), 'eof')
         server.process.wait_for_line(rf'\bwarning time out: unix:@{name} ', timeout=5)
 
-    @unittest.expectedFailure
     def test_a_clients_socket_name_cannot_forge_log_lines(self):
-        # BUG (reported): the peer's name goes into the log as is. A local client bound to an
-        # abstract name (or a path) containing a newline and terminal escapes writes a line of
-        # its choosing into the server's log: "one log line per event" no longer holds, and a
-        # forged `info ...` line is indistinguishable from a real one.
+        # A local client bound to an abstract name (or a path) containing a newline and
+        # terminal escapes must not be able to write a line of its choosing into the log.
         server = self.start('--timeout', '0.3s')
         forged = '2026-01-01T00:00:00.000Z info forged line'
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

@@ -203,3 +203,15 @@ TEST(SocketAddressPrint, IPv4AndIPv6Ports) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SocketAddressPrint, UnixNamesCannotCarryControlBytesIntoALine) {
+  const auto abstract = SocketAddress::unix_abstract("evil\n2026 info forged\x1b[31m");
+  EXPECT_EQ(abstract.to_string(), "unix:@evil\\x0a2026 info forged\\x1b[31m");
+  const auto path = SocketAddress::unix_path("/tmp/a\\b\tc.sock");
+  EXPECT_EQ(path.to_string(), "unix:/tmp/a\\x5cb\\x09c.sock");
+  EXPECT_EQ(path.unix_file(), "/tmp/a\\b\tc.sock");  // the file itself is untouched
+}
+
+}  // namespace

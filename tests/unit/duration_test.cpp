@@ -50,3 +50,10 @@ TEST(Duration, FormatRoundTrips) {
     EXPECT_EQ(*parse_duration(format_duration(d)), d);
   EXPECT_EQ(*parse_duration(format_duration(123ms)), 123ms);
 }
+TEST(Duration, NonFiniteIsNotCalledNegative) {
+  for (const char* text : {"nan", "inf", "infs"}) {
+    auto parsed = parse_duration(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.error().reason().find("negative"), std::string::npos) << text;
+  }
+}

@@ -4,7 +4,7 @@
 //
 // Registrations carry a 64-bit token chosen by the caller (the worker packs a kind and a
 // descriptor into it), so dispatch needs no allocation and no lookup. Closing a descriptor
-// removes it from epoll (we never dup them), so there is no remove().
+// removes it from epoll (we never dup them): remove() is only for one that stays open.
 
 #include <sys/epoll.h>
 
@@ -25,6 +25,7 @@ class EventLoop {
 
   Result<void> add(int fd, uint32_t events, uint64_t token) noexcept;
   Result<void> modify(int fd, uint32_t events, uint64_t token) noexcept;
+  Result<void> remove(int fd) noexcept;
 
   // Ready events into `events`; a timeout below zero waits for ever. An interrupted wait
   // reports no events.

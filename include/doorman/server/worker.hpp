@@ -18,6 +18,7 @@
 #include "doorman/loop/deadline_list.hpp"
 #include "doorman/loop/event_loop.hpp"
 #include "doorman/proto/judge.hpp"
+#include "doorman/server/acceptor.hpp"
 #include "doorman/server/config.hpp"
 #include "doorman/server/counters.hpp"
 #include "doorman/server/datagram_responder.hpp"
@@ -25,12 +26,6 @@
 #include "doorman/server/log.hpp"
 
 namespace doorman::server {
-
-// Shared by all workers: how many connections are open, against --max-connections.
-struct Admission {
-  std::atomic<size_t> active{0};
-  size_t limit = 0;
-};
 
 class Worker {
  public:
@@ -45,8 +40,6 @@ class Worker {
  private:
   Worker(const Config& config, loop::EventLoop loop, Admission& admission, const Log& log);
 
-  void accept_batch(int listener);
-  void shed_without_descriptors(int listener);
   // What epoll is watching a connection for, so that a change costs one epoll_ctl and no
   // change costs none.
   enum class Watching { nothing, input, output };
@@ -65,14 +58,12 @@ class Worker {
 
   const Config& config_;
   loop::EventLoop loop_;
-  Admission& admission_;
   const Log& log_;
   Counters counters_;
+  Acceptor acceptor_;
   DatagramResponder datagrams_;
   std::atomic<bool> stopping_{false};
 
-  // Kept open for the moment descriptors run out (see shed_without_descriptors).
-  Fd reserve_;
   std::vector<char> scratch_;
   loop::DeadlineList requests_;   // accepted, waiting for the request (--timeout)
   loop::DeadlineList lingering_;  // replied and half-closed, discarding (--linger-timeout)
@@ -84,7 +75,6 @@ class Worker {
   };
   std::unordered_map<int, PendingReply> pending_;
   loop::Clock::time_point now_{};
-  loop::Clock::time_point last_shed_warning_{};
 };
 
 }  // namespace doorman::server

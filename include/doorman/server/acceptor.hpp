@@ -1,0 +1,69 @@
+#pragma once
+// Acceptor: takes one worker's new connections off its listening sockets, a bounded batch at a
+// time, and keeps the loop from spinning when descriptors run out. Worker thread only.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "doorman/loop/deadline_list.hpp"
+#include "doorman/loop/event_loop.hpp"
+#include "doorman/net/fd.hpp"
+#include "doorman/server/counters.hpp"
+#include "doorman/server/log.hpp"
+
+namespace doorman::server {
+
+// Shared by all workers: how many connections are open, against --max-connections.
+struct Admission {
+  std::atomic<size_t> active{0};
+  size_t limit = 0;
+};
+
+class Acceptor {
+ public:
+  Acceptor(loop::EventLoop& loop, Admission& admission, Counters& counters, const Log& log);
+
+  // Registers a listening socket; `shared` ones (Unix) wake one worker per event.
+  Result<void> watch(int listener, bool shared, uint64_t token);
+
+  // The connections accepted and admitted in this wake-up (non-blocking, close-on-exec); each
+  // counts as active until the worker closes it and calls closed().
+  std::span<const int> accept_batch(int listener, loop::Clock::time_point now);
+  void closed() noexcept;
+
+  // Listeners paused for lack of descriptors resume at this time (max() when none is paused).
+  loop::Clock::time_point next_resume() const noexcept { return next_resume_; }
+  void resume_due(loop::Clock::time_point now);
+
+ private:
+  enum class Shed { closed_one, queue_empty, cannot };
+  Shed shed_without_descriptors(int listener, loop::Clock::time_point now);
+  void pause(int listener, loop::Clock::time_point now);
+  void resume_all();
+
+  struct Listener {
+    int fd;
+    uint32_t events;
+    uint64_t token;
+    bool paused = false;
+  };
+
+  static constexpr size_t kBatch = 64;
+
+  loop::EventLoop& loop_;
+  Admission& admission_;
+  Counters& counters_;
+  const Log& log_;
+  std::vector<Listener> listeners_;
+  std::array<int, kBatch> accepted_{};
+  // Kept open for the moment descriptors run out: see shed_without_descriptors.
+  Fd reserve_;
+  loop::Clock::time_point next_resume_ = loop::Clock::time_point::max();
+  loop::Clock::time_point last_warning_{};
+};
+
+}  // namespace doorman::server

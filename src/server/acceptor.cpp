@@ -1,0 +1,134 @@
+#include "doorman/server/acceptor.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace doorman::server {
+namespace {
+
+// How long a listener rests when no descriptor can be had even by freeing the reserve (another
+// thread took the slot): the queue waits, the loop does not spin. A close resumes it sooner.
+constexpr auto kPause = std::chrono::milliseconds(100);
+
+int open_reserve() noexcept {
+  return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+}  // namespace
+
+Acceptor::Acceptor(loop::EventLoop& loop, Admission& admission, Counters& counters, const Log& log)
+    : loop_(loop),
+      admission_(admission),
+      counters_(counters),
+      log_(log),
+      reserve_(open_reserve()) {}
+
+Result<void> Acceptor::watch(int listener, bool shared, uint64_t token) {
+  const uint32_t events = EPOLLIN | (shared ? EPOLLEXCLUSIVE : 0U);
+  if (auto added = loop_.add(listener, events, token); !added) return added;
+  listeners_.push_back(Listener{listener, events, token});
+  return {};
+}
+
+std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_point now) {
+  size_t admitted = 0;
+  for (size_t attempt = 0; attempt < kBatch; ++attempt) {
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      switch (errno) {
+        case EAGAIN:
+          return {accepted_.data(), admitted};
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+          continue;  // that client is gone; the next may be there
+        case EMFILE:
+        case ENFILE:
+          // accept4 takes a descriptor before it looks at the queue: EMFILE does not say that
+          // a connection is waiting. Shedding finds out.
+          switch (shed_without_descriptors(listener, now)) {
+            case Shed::closed_one:
+              continue;
+            case Shed::queue_empty:
+              return {accepted_.data(), admitted};
+            case Shed::cannot:
+              pause(listener, now);
+              return {accepted_.data(), admitted};
+          }
+          continue;
+        default:
+          Counters::bump(counters_.errors);
+          log_.error("accept: {}", describe_errno(errno));
+          return {accepted_.data(), admitted};
+      }
+    }
+    Counters::bump(counters_.accepted);
+    if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= admission_.limit) {
+      admission_.active.fetch_sub(1, std::memory_order_relaxed);
+      Counters::bump(counters_.refused_over_limit);
+      log_.debug("connection refused: over --max-connections {}", admission_.limit);
+      ::close(fd);
+      continue;
+    }
+    accepted_[admitted++] = fd;
+  }
+  return {accepted_.data(), admitted};
+}
+
+Acceptor::Shed Acceptor::shed_without_descriptors(int listener, loop::Clock::time_point now) {
+  // Out of descriptors, a waiting connection stays queued and the listener stays readable: a
+  // plain loop would spin at full CPU. Free the reserve, take the connection off the queue and
+  // close it at once, then take the reserve back (muduo's idle descriptor).
+  if (!reserve_) reserve_.reset(open_reserve());
+  if (!reserve_) return Shed::cannot;
+  reserve_.reset();
+  const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  const int code = errno;
+  if (fd >= 0) ::close(fd);
+  reserve_.reset(open_reserve());
+  if (fd < 0) return code == EAGAIN ? Shed::queue_empty : Shed::cannot;
+
+  Counters::bump(counters_.refused_no_descriptors);
+  if (now - last_warning_ >= std::chrono::seconds(1)) {
+    last_warning_ = now;
+    log_.warning("out of file descriptors: closing new connections at once ({} so far)",
+                 counters_.refused_no_descriptors.load(std::memory_order_relaxed));
+  }
+  return Shed::closed_one;
+}
+
+void Acceptor::pause(int listener, loop::Clock::time_point now) {
+  for (Listener& one : listeners_) {
+    if (one.fd != listener || one.paused) continue;
+    // Removed, not modified: EPOLLEXCLUSIVE registrations cannot be modified.
+    if (loop_.remove(listener)) one.paused = true;
+  }
+  next_resume_ = std::min(next_resume_, now + kPause);
+}
+
+void Acceptor::resume_due(loop::Clock::time_point now) {
+  if (now >= next_resume_) resume_all();
+}
+
+void Acceptor::closed() noexcept {
+  admission_.active.fetch_sub(1, std::memory_order_relaxed);
+  // A descriptor was just freed: a paused listener may have its turn now.
+  if (next_resume_ != loop::Clock::time_point::max()) resume_all();
+}
+
+void Acceptor::resume_all() {
+  next_resume_ = loop::Clock::time_point::max();
+  for (Listener& one : listeners_) {
+    if (!one.paused) continue;
+    if (auto added = loop_.add(one.fd, one.events, one.token); !added) {
+      log_.error("{}", added.error().message());
+      continue;
+    }
+    one.paused = false;
+  }
+}
+
+}  // namespace doorman::server

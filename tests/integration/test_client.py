@@ -40,20 +40,6 @@ def client(*args, timeout=10):
     return dt.run([dt.binary('doorman-client'), *args], timeout=timeout)
 
 
-def ipv6_loopback_available():
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(('::1', 0))
-        return True
-    except OSError:
-        return False
-
-
-HAVE_IPV6 = ipv6_loopback_available()
-
-
 class ClientAssertions:
     """Checks shared by every test class."""
 
@@ -297,7 +283,7 @@ class SocatTest(ClientAssertions, unittest.TestCase):
         self.assertEqual(socat.wait(), 0)
         self.assertEqual(self.read(received), b'from client')
 
-    @unittest.skipUnless(HAVE_IPV6, 'no IPv6 loopback')
+    @unittest.skipUnless(dt.HAVE_IPV6, 'no IPv6 loopback')
     def test_tcp6_listener(self):
         socat, received = self.serve('TCP6-LISTEN:0,bind=[::1],reuseaddr', '1', b'v6 reply')
         port = dt.listening_port(socat.wait_for_line(r'listening on AF=10 \[[0-9a-f:]+\]:(\d+)$'))
@@ -331,7 +317,7 @@ class StreamAddressTest(ClientAssertions, unittest.TestCase):
     def test_ipv4(self):
         self.exchange(socket.AF_INET, ('127.0.0.1', 0), '127.0.0.1:{port}')
 
-    @unittest.skipUnless(HAVE_IPV6, 'no IPv6 loopback')
+    @unittest.skipUnless(dt.HAVE_IPV6, 'no IPv6 loopback')
     def test_ipv6(self):
         self.exchange(socket.AF_INET6, ('::1', 0), '[::1]:{port}')
 
@@ -403,7 +389,7 @@ class DatagramAddressTest(ClientAssertions, unittest.TestCase):
     def test_udp_ipv4(self):
         self.exchange(socket.AF_INET, ('127.0.0.1', 0), '127.0.0.1:{port}')
 
-    @unittest.skipUnless(HAVE_IPV6, 'no IPv6 loopback')
+    @unittest.skipUnless(dt.HAVE_IPV6, 'no IPv6 loopback')
     def test_udp_ipv6(self):
         self.exchange(socket.AF_INET6, ('::1', 0), '[::1]:{port}')
 
@@ -469,7 +455,7 @@ class ConnectFailureTest(ClientAssertions, unittest.TestCase):
         self.assertEqual(line, f'doorman-client: cannot connect to 127.0.0.1:{port}: '
                                'Connection refused (ECONNREFUSED)\n')
 
-    @unittest.skipUnless(HAVE_IPV6, 'no IPv6 loopback')
+    @unittest.skipUnless(dt.HAVE_IPV6, 'no IPv6 loopback')
     def test_refused_ipv6(self):
         port = dt.free_port(socket.AF_INET6)
         self.assertFailure(client('--connect', f'[::1]:{port}', '--delay', '0'), EX_UNAVAILABLE,

@@ -325,3 +325,18 @@ def free_unix_path(test, name='s.sock'):
 def unique_abstract_name(prefix='doorman-test'):
     """A Linux abstract socket name (without the leading NUL) that no other test uses."""
     return f'{prefix}-{os.getpid()}-{uuid.uuid4().hex[:12]}'
+
+
+def ipv6_loopback_available():
+    """Whether [::1] can be bound here (some containers have no IPv6 at all)."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(('::1', 0))
+        return True
+    except OSError:
+        return False
+
+
+HAVE_IPV6 = ipv6_loopback_available()

@@ -34,18 +34,7 @@ STOPPED_RE = (r'\binfo stopped: (?P<accepted>\d+) accepted, (?P<welcomed>\d+) we
 LOG_LINE_RE = r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (debug|info|warning|error) \S'
 
 
-def ipv6_loopback_available():
-    if not socket.has_ipv6:
-        return False
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(('::1', 0))
-        return True
-    except OSError:
-        return False
-
-
-HAVE_IPV6 = ipv6_loopback_available()
+HAVE_IPV6 = dt.HAVE_IPV6
 
 
 class Address:

@@ -78,6 +78,17 @@ std::string SocketAddress::unix_file() const {
   return std::string(un.sun_path, strnlen(un.sun_path, limit));
 }
 
+bool SocketAddress::is_any() const noexcept {
+  if (family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in&>(storage_).sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  if (family() == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(storage_);
+    return IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr);
+  }
+  return false;
+}
+
 uint16_t SocketAddress::port() const noexcept {
   if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(storage_).sin_port);
   if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(storage_).sin6_port);

@@ -5,13 +5,15 @@
 namespace doorman::proto {
 
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
-  // Every byte of the request is looked at, and the password is indexed modulo its length, so
-  // the work depends on the request's length only. The length itself is not secret enough to
-  // hide: it is the request's own.
-  unsigned difference = a.size() == b.size() ? 0U : 1U;
+  // Every byte of the request is looked at, against the password repeated (a wrapping index,
+  // no division), so the work depends on the lengths only, never on where the bytes differ.
+  // The request's length is no secret: it is the client's own.
   if (b.empty()) return a.empty();
-  for (size_t i = 0; i < a.size(); ++i) {
-    difference |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i % b.size()]);
+  unsigned difference = a.size() == b.size() ? 0U : 1U;
+  size_t j = 0;
+  for (const char c : a) {
+    difference |= static_cast<unsigned char>(c) ^ static_cast<unsigned char>(b[j]);
+    j = j + 1 == b.size() ? 0 : j + 1;
   }
   // Keep the compiler from turning the loop into an early exit.
   volatile unsigned sink = difference;

@@ -26,10 +26,10 @@ Acceptor::Acceptor(loop::EventLoop& loop, Admission& admission, Counters& counte
       log_(log),
       reserve_(open_reserve()) {}
 
-Result<void> Acceptor::watch(int listener, bool shared, uint64_t token) {
+Result<void> Acceptor::watch(int listener, bool shared, uint64_t token, std::string address) {
   const uint32_t events = EPOLLIN | (shared ? EPOLLEXCLUSIVE : 0U);
   if (auto added = loop_.add(listener, events, token); !added) return added;
-  listeners_.push_back(Listener{listener, events, token});
+  listeners_.push_back(Listener{listener, events, token, std::move(address)});
   return {};
 }
 
@@ -60,8 +60,7 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
           }
           continue;
         default:
-          Counters::bump(counters_.errors);
-          log_.error("accept: {}", describe_errno(errno));
+          accept_failed(listener, errno, now);
           return {accepted_.data(), admitted};
       }
     }
@@ -98,6 +97,19 @@ Acceptor::Shed Acceptor::shed_without_descriptors(int listener, loop::Clock::tim
                  counters_.refused_no_descriptors.load(std::memory_order_relaxed));
   }
   return Shed::closed_one;
+}
+
+void Acceptor::accept_failed(int listener, int code, loop::Clock::time_point now) {
+  // ENOBUFS, ENOMEM, EPERM (a firewall or security module)...: the listener stays readable, so
+  // retrying at once would spin. Rest it, and say so at most once a second.
+  Counters::bump(counters_.errors);
+  if (now - last_warning_ >= std::chrono::seconds(1)) {
+    last_warning_ = now;
+    for (const Listener& one : listeners_) {
+      if (one.fd == listener) log_.error("accept {}: {}", one.address, describe_errno(code));
+    }
+  }
+  pause(listener, now);
 }
 
 void Acceptor::pause(int listener, loop::Clock::time_point now) {

@@ -40,9 +40,9 @@ void define_options(CLI::App& app, CommandLine& line) {
                         "after replying to a request that filled the read, discard what the "
                         "client still sends for at most this long before closing");
   app.add_flag("--defer-accept", config.defer_accept,
-               "TCP_DEFER_ACCEPT: the kernel hands over a connection only once it has data. "
-               "Cheaper per connection, but a silent client is never accepted, so it gets no "
-               "'time out' line: the kernel drops it");
+               "TCP_DEFER_ACCEPT: the kernel hands over a connection only once data has "
+               "arrived, or once it stops deferring (after about --timeout). Cheaper per "
+               "connection, but a silent client's 'time out' comes after about twice --timeout");
   app.add_option("--log-level", line.log_level, "debug, info, warning or error")
       ->type_name("LEVEL")
       ->capture_default_str();

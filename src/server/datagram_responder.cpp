@@ -1,11 +1,20 @@
 #include "doorman/server/datagram_responder.hpp"
 
+#include <netinet/in.h>
+
 #include <cerrno>
+#include <cstring>
 #include <string_view>
 
 #include "doorman/proto/judge.hpp"
 
 namespace doorman::server {
+namespace {
+
+// Room for the larger of the two destination records.
+constexpr size_t kControlSpace = CMSG_SPACE(sizeof(in6_pktinfo));
+
+}  // namespace
 
 DatagramResponder::DatagramResponder(size_t read_size, std::string password, Counters& counters,
                                      const Log& log)
@@ -18,7 +27,9 @@ DatagramResponder::DatagramResponder(size_t read_size, std::string password, Cou
       requests_(kBatch),
       senders_(kBatch),
       reply_iov_(kBatch),
-      replies_(kBatch) {}
+      replies_(kBatch),
+      request_control_(kBatch * kControlSpace),
+      reply_control_(kBatch * kControlSpace) {}
 
 void DatagramResponder::serve(int fd) {
   constexpr int kBatchesPerWakeUp = 8;
@@ -35,13 +46,12 @@ size_t DatagramResponder::serve_batch(int fd) {
     requests_[i].msg_hdr.msg_iovlen = 1;
     requests_[i].msg_hdr.msg_name = senders_[i].data();
     requests_[i].msg_hdr.msg_namelen = SocketAddress::capacity();
+    requests_[i].msg_hdr.msg_control = request_control_.data() + i * kControlSpace;
+    requests_[i].msg_hdr.msg_controllen = kControlSpace;
   }
   const int received = ::recvmmsg(fd, requests_.data(), kBatch, MSG_DONTWAIT, nullptr);
   if (received <= 0) {
-    if (received < 0 && errno != EAGAIN && errno != EINTR) {
-      Counters::bump(counters_.errors);
-      log_.error("recvmmsg: {}", describe_errno(errno));
-    }
+    if (received < 0 && errno != EAGAIN && errno != EINTR) log_error("recvmmsg", fd, errno);
     return 0;
   }
 
@@ -72,6 +82,7 @@ size_t DatagramResponder::serve_batch(int fd) {
     replies_[replies].msg_hdr.msg_iovlen = 1;
     replies_[replies].msg_hdr.msg_name = senders_[i].data();
     replies_[replies].msg_hdr.msg_namelen = senders_[i].size();
+    answer_from_destination(request, replies_[replies].msg_hdr, replies);
     ++replies;
   }
 
@@ -95,6 +106,46 @@ size_t DatagramResponder::serve_batch(int fd) {
     ++sent;
   }
   return static_cast<size_t>(received);
+}
+
+bool DatagramResponder::answer_from_destination(const msghdr& request, msghdr& reply, size_t slot) {
+  reply.msg_control = nullptr;
+  reply.msg_controllen = 0;
+  for (const cmsghdr* found = CMSG_FIRSTHDR(&request); found != nullptr;
+       found = CMSG_NXTHDR(const_cast<msghdr*>(&request), const_cast<cmsghdr*>(found))) {
+    const bool v4 = found->cmsg_level == IPPROTO_IP && found->cmsg_type == IP_PKTINFO;
+    const bool v6 = found->cmsg_level == IPPROTO_IPV6 && found->cmsg_type == IPV6_PKTINFO;
+    if (!v4 && !v6) continue;
+    reply.msg_control = reply_control_.data() + slot * kControlSpace;
+    reply.msg_controllen = v4 ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
+    std::memset(reply.msg_control, 0, reply.msg_controllen);
+    cmsghdr* source = CMSG_FIRSTHDR(&reply);
+    source->cmsg_level = found->cmsg_level;
+    source->cmsg_type = found->cmsg_type;
+    if (v4) {
+      in_pktinfo received{};
+      std::memcpy(&received, CMSG_DATA(found), sizeof(received));
+      in_pktinfo from{};
+      from.ipi_spec_dst = received.ipi_addr;  // the request's destination is our source
+      source->cmsg_len = CMSG_LEN(sizeof(from));
+      std::memcpy(CMSG_DATA(source), &from, sizeof(from));
+    } else {
+      in6_pktinfo from{};
+      std::memcpy(&from, CMSG_DATA(found), sizeof(from));
+      source->cmsg_len = CMSG_LEN(sizeof(from));
+      std::memcpy(CMSG_DATA(source), &from, sizeof(from));
+    }
+    return true;
+  }
+  return false;
+}
+
+void DatagramResponder::log_error(const char* operation, int fd, int code) const {
+  Counters::bump(counters_.errors);
+  SocketAddress local;
+  socklen_t size = SocketAddress::capacity();
+  if (::getsockname(fd, local.data(), &size) == 0) local.resize(size);
+  log_.error("{} {}: {}", operation, local.to_string(), describe_errno(code));
 }
 
 }  // namespace doorman::server

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
 
 #include "doorman/net/socket.hpp"
 
@@ -30,7 +31,8 @@ Result<bool> unix_socket_is_live(const SocketAddress& address, SocketType type) 
   if (connected) return true;
   const int code = connected.error().code();
   if (code == ECONNREFUSED) return false;
-  return Error("probe", address.to_string(), code);
+  return Error("connect (to look for a running server)", address.to_string(), code,
+               code == EPROTOTYPE ? "a socket of the other type has that name" : "");
 }
 
 Result<void> listen_if_stream(Socket& socket, const Config& config) {
@@ -39,22 +41,42 @@ Result<void> listen_if_stream(Socket& socket, const Config& config) {
 }
 
 // SO_REUSEPORT lets any process of the same user bind a port that is already served, and the
-// two would silently split the clients. A bind without it says whether the port is taken; the
-// probe keeps SO_REUSEADDR for TCP, as the listeners do, so TIME_WAIT does not count.
-Result<void> port_is_free(const Config& config, const SocketAddress& address) {
+// two would silently split the clients; for UDP the kernel's choice of a port 0 may even be
+// one such port. So a socket without it claims the port first: its bind says whether the port
+// is free and, for port 0, which one the kernel picks; closed at once, it leaves the port to
+// the listeners. It keeps SO_REUSEADDR for TCP, as the listeners do, so TIME_WAIT does not count.
+Result<uint16_t> claim_port(const Config& config, const SocketAddress& address) {
   auto probe = Socket::create(address.family(), config.type, Socket::Blocking::no);
   if (!probe) return std::move(probe).error();
   if (config.type == SocketType::stream) {
     if (auto set = set_option(*probe, address, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"); !set) {
-      return set;
+      return std::move(set).error();
     }
   }
   if (address.family() == AF_INET6) {
     if (auto set = set_option(*probe, address, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY"); !set) {
-      return set;
+      return std::move(set).error();
     }
   }
-  return probe->bind(address);
+  if (auto bound = probe->bind(address); !bound) return std::move(bound).error();
+  auto local = probe->local_address();
+  if (!local) return std::move(local).error();
+  return local->port();
+}
+
+// A UDP socket bound to all interfaces must answer from the address the request was sent to,
+// or a connected client drops the reply: ask the kernel to say which (IP_PKTINFO).
+Result<void> ask_for_destination(Socket& socket, const SocketAddress& address) {
+  if (address.family() == AF_INET) {
+    return set_option(socket, address, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+  }
+  return set_option(socket, address, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
+}
+
+// A name may resolve to an address this host cannot bind (::1 where IPv6 is off): that one is
+// skipped when another address of the name is served.
+bool unassignable(const Error& error) {
+  return error.code() == EADDRNOTAVAIL || error.code() == EAFNOSUPPORT;
 }
 
 }  // namespace
@@ -70,21 +92,33 @@ Result<Listeners> Listeners::open(const Config& config, unsigned workers) {
     }
     auto resolved = address.resolve(config.type, Address::Purpose::bind);
     if (!resolved) return std::move(resolved).error();
-    for (const SocketAddress& one : *resolved) {
-      if (auto opened = listeners.open_inet(config, one, workers); !opened) {
+    uint16_t port = address.port();  // port 0: every address of the name gets the same one
+    std::optional<Error> failed;
+    bool served = false;
+    for (SocketAddress one : *resolved) {
+      one.set_port(port);
+      auto opened = listeners.open_inet(config, one, workers);
+      if (opened) {
+        port = *opened;
+        served = true;
+      } else if (resolved->size() > 1 && unassignable(opened.error())) {
+        listeners.skipped_.push_back(opened.error());
+        if (!failed) failed = opened.error();
+      } else {
         return std::move(opened).error();
       }
     }
+    if (!served) return *failed;
   }
   return listeners;
 }
 
-Result<void> Listeners::open_inet(const Config& config, const SocketAddress& address,
-                                  unsigned workers) {
+Result<uint16_t> Listeners::open_inet(const Config& config, const SocketAddress& address,
+                                      unsigned workers) {
+  auto port = claim_port(config, address);
+  if (!port) return std::move(port).error();
   SocketAddress where = address;
-  if (where.port() != 0) {
-    if (auto free = port_is_free(config, where); !free) return free;
-  }
+  where.set_port(*port);
   for (unsigned worker = 0; worker < workers; ++worker) {
     auto created = Socket::create(where.family(), config.type, Socket::Blocking::no);
     if (!created) return std::move(created).error();
@@ -92,38 +126,37 @@ Result<void> Listeners::open_inet(const Config& config, const SocketAddress& add
     // SO_REUSEADDR: a restart binds at once over the last run's TIME_WAIT connections.
     if (config.type == SocketType::stream) {
       if (auto set = set_option(socket, where, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"); !set) {
-        return set;
+        return std::move(set).error();
       }
     }
     if (auto set = set_option(socket, where, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"); !set) {
-      return set;
+      return std::move(set).error();
     }
     // [::] means IPv6 only, as in nginx: *:port serves IPv4, and both can be listened on.
     if (where.family() == AF_INET6) {
       if (auto set = set_option(socket, where, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY"); !set) {
-        return set;
+        return std::move(set).error();
       }
+    }
+    if (config.type == SocketType::datagram && where.is_any()) {
+      if (auto asked = ask_for_destination(socket, where); !asked) return std::move(asked).error();
     }
     if (config.type == SocketType::stream && config.defer_accept) {
       const auto seconds = std::chrono::ceil<std::chrono::seconds>(config.timeout).count();
       if (auto set = set_option(socket, where, IPPROTO_TCP, TCP_DEFER_ACCEPT,
                                 static_cast<int>(seconds), "TCP_DEFER_ACCEPT");
           !set) {
-        return set;
+        return std::move(set).error();
       }
     }
-    if (auto bound = socket.bind(where); !bound) return bound;
-    if (auto listening = listen_if_stream(socket, config); !listening) return listening;
-    if (worker == 0) {
-      // Port 0: the kernel chose a port for the first socket; the others share it.
-      auto local = socket.local_address();
-      if (!local) return std::move(local).error();
-      where.set_port(local->port());
-      bound_.push_back(*local);
+    if (auto bound = socket.bind(where); !bound) return std::move(bound).error();
+    if (auto listening = listen_if_stream(socket, config); !listening) {
+      return std::move(listening).error();
     }
-    sockets_.push_back(Owned{std::move(socket).release(), worker, false});
+    if (worker == 0) bound_.push_back(where);
+    sockets_.push_back(Owned{std::move(socket).release(), worker, false, where});
   }
-  return {};
+  return *port;
 }
 
 Result<void> Listeners::open_unix(const Config& config, const Address& address, unsigned workers) {
@@ -168,7 +201,7 @@ Result<void> Listeners::open_unix(const Config& config, const Address& address, 
   }
   if (auto listening = listen_if_stream(socket, config); !listening) return listening;
   bound_.push_back(where);
-  sockets_.push_back(Owned{std::move(socket).release(), 0, true});
+  sockets_.push_back(Owned{std::move(socket).release(), 0, true, where});
   return {};
 }
 
@@ -187,7 +220,7 @@ std::vector<Listeners::Served> Listeners::for_worker(unsigned index) const {
   std::vector<Served> served;
   for (const Owned& owned : sockets_) {
     if (owned.shared || owned.worker == index)
-      served.push_back(Served{owned.fd.get(), owned.shared});
+      served.push_back(Served{owned.fd.get(), owned.shared, owned.address.to_string()});
   }
   return served;
 }

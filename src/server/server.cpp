@@ -1,6 +1,7 @@
 #include "doorman/server/server.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -43,11 +44,21 @@ CounterValues add_up(const std::vector<std::unique_ptr<Worker>>& workers) {
   return total;
 }
 
+// The CPUs this process may run on (taskset, cgroups' cpusets), not all the machine has.
+unsigned usable_cpus() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+    return static_cast<unsigned>(std::max(1, CPU_COUNT(&allowed)));
+  }
+  return std::max(1U, std::thread::hardware_concurrency());
+}
+
 }  // namespace
 
 Result<void> serve(Config config, const Log& log) {
   if (config.listen.empty()) config.listen.push_back(default_listen_address());
-  if (config.threads == 0) config.threads = std::max(1U, std::thread::hardware_concurrency());
+  if (config.threads == 0) config.threads = usable_cpus();
   const size_t descriptors = raise_descriptor_limit(log);
   const size_t reserved = kDescriptorMargin + 4 * config.threads * (config.listen.size() + 1);
   if (config.max_connections == 0) {
@@ -60,6 +71,7 @@ Result<void> serve(Config config, const Log& log) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // a closed terminal: stop cleanly, Unix files removed
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -78,6 +90,9 @@ Result<void> serve(Config config, const Log& log) {
   for (auto& worker : workers)
     threads.emplace_back([&worker] { worker->run(); });
 
+  for (const Error& skipped : listeners->skipped()) {
+    log.warning("not listening on {}: {}", skipped.address(), skipped.reason());
+  }
   for (const SocketAddress& bound : listeners->bound()) {
     log.info("listening on {}", bound.to_string());
   }

@@ -51,11 +51,12 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config,
       config.type == SocketType::stream ? Kind::stream_listener : Kind::datagram_socket;
   for (const Listeners::Served& listener : listeners) {
     const uint64_t tag = token(kind, listener.fd);
-    auto watched = kind == Kind::stream_listener
-                       ? worker->acceptor_.watch(listener.fd, listener.shared, tag)
-                       // EPOLLEXCLUSIVE: a shared socket wakes one worker per datagram, not all.
-                       : worker->loop_.add(listener.fd,
-                                           EPOLLIN | (listener.shared ? EPOLLEXCLUSIVE : 0U), tag);
+    auto watched =
+        kind == Kind::stream_listener
+            ? worker->acceptor_.watch(listener.fd, listener.shared, tag, listener.address)
+            // EPOLLEXCLUSIVE: a shared socket wakes one worker per datagram, not all.
+            : worker->loop_.add(listener.fd, EPOLLIN | (listener.shared ? EPOLLEXCLUSIVE : 0U),
+                                tag);
     if (!watched) return std::move(watched).error();
   }
   return worker;
@@ -66,8 +67,11 @@ Worker::Worker(const Config& config, loop::EventLoop loop, Admission& admission,
       loop_(std::move(loop)),
       log_(log),
       acceptor_(loop_, admission, counters_, log),
-      datagrams_(config.read_size, config.password, counters_, log),
-      scratch_(std::max(config.read_size, kScratchFloor)) {}
+      scratch_(std::max(config.read_size + 1, kScratchFloor)) {
+  if (config.type == SocketType::datagram) {
+    datagrams_.emplace(config.read_size, config.password, counters_, log);
+  }
+}
 
 void Worker::stop() noexcept {
   stopping_.store(true, std::memory_order_relaxed);
@@ -90,18 +94,14 @@ void Worker::run() {
       switch (kind_of(tag)) {
         case Kind::stream_listener:
           for (const int connection : acceptor_.accept_batch(fd, now_)) {
-            start_connection(connection);
+            read_request(connection, Watching::nothing);
           }
           break;
         case Kind::datagram_socket:
-          datagrams_.serve(fd);
+          datagrams_->serve(fd);
           break;
         case Kind::connection:
-          if ((event.events & EPOLLOUT) != 0) {
-            on_writable(fd);
-          } else {
-            on_readable(fd);
-          }
+          on_ready(fd);
           break;
       }
     }
@@ -124,39 +124,47 @@ int Worker::next_timeout_ms(loop::Clock::time_point now) const noexcept {
   return static_cast<int>(std::min<decltype(ms)>(ms, 1 << 30));
 }
 
-void Worker::start_connection(int fd) {
-  const ssize_t got = ::recv(fd, scratch_.data(), config_.read_size, 0);
-  if (got > 0) return respond(fd, static_cast<size_t>(got), Watching::nothing);
-  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+void Worker::on_ready(int fd) {
+  if (lingering_.contains(fd)) return drain_lingering(fd);
+  if (!pending_.empty() && pending_.contains(fd)) return on_writable(fd);
+  read_request(fd, Watching::input);
+}
+
+void Worker::read_request(int fd, Watching watching) {
+  // One byte more than the request: whether the client sent more than --read-size decides the
+  // lingering close below, at no extra system call.
+  const ssize_t got = ::recv(fd, scratch_.data(), config_.read_size + 1, 0);
+  if (got >= 0) {
+    requests_.remove(fd);
+    // End of stream before any byte is an empty request, as the tutorial's recv() returning ''
+    // is: not the password, so "please go out!" (a half-closed client still reads it).
+    return respond(fd, static_cast<size_t>(got), watching);
+  }
+  const int code = errno;
+  if (code == EAGAIN || code == EWOULDBLOCK || code == EINTR) {
+    if (watching != Watching::nothing) return;  // a spurious wake-up: keep waiting
     if (!watch(fd, Watching::input, Watching::nothing)) return;
     requests_.push_back(fd, now_ + config_.timeout);
     return;
   }
-  if (got < 0) Counters::bump(counters_.errors);
-  log_.debug("{} left without a request", peer_of(fd));
+  // A reset before the request: the client's doing, not a server error.
+  if (log_.enabled(LogLevel::debug)) {
+    log_.debug("{} left without a request: {}", peer_of(fd), describe_errno(code));
+  }
   close_connection(fd);
 }
 
-void Worker::on_readable(int fd) {
-  if (lingering_.contains(fd)) return drain_lingering(fd);
-  const ssize_t got = ::recv(fd, scratch_.data(), config_.read_size, 0);
-  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-  requests_.remove(fd);
-  if (got > 0) return respond(fd, static_cast<size_t>(got), Watching::input);
-  if (got < 0) Counters::bump(counters_.errors);
-  log_.debug("{} left without a request", peer_of(fd));
-  close_connection(fd);
-}
-
-void Worker::respond(int fd, size_t request_size, Watching watching) {
+void Worker::respond(int fd, size_t got, Watching watching) {
+  const size_t request_size = std::min(got, config_.read_size);
   const auto verdict =
       proto::judge(std::string_view(scratch_.data(), request_size), config_.password);
   Counters::bump(verdict == proto::Verdict::welcome ? counters_.welcomed : counters_.rejected);
   if (log_.enabled(LogLevel::debug)) {
     log_.debug("{} {}", peer_of(fd), verdict == proto::Verdict::welcome ? "welcomed" : "rejected");
   }
-  // A read that filled the buffer may have left more behind: the tutorial's truncation case.
-  send_reply(fd, verdict, 0, request_size == config_.read_size, watching);
+  // More than the request came: the tutorial's truncation case, whose rest must not turn the
+  // close into a reset.
+  send_reply(fd, verdict, 0, got > config_.read_size, watching);
 }
 
 void Worker::send_reply(int fd, proto::Verdict verdict, size_t offset, bool filled,
@@ -173,8 +181,11 @@ void Worker::send_reply(int fd, proto::Verdict verdict, size_t offset, bool fill
     requests_.push_back(fd, now_ + config_.timeout);
     return;
   }
-  Counters::bump(counters_.errors);
-  log_.debug("send to {}: {}", peer_of(fd), describe_errno(errno));
+  // The client reset or vanished before its reply: its doing, not a server error.
+  const int code = errno;
+  if (log_.enabled(LogLevel::debug)) {
+    log_.debug("send to {}: {}", peer_of(fd), describe_errno(code));
+  }
   close_connection(fd);
 }
 

@@ -4,6 +4,7 @@ kernel and therefore not the password.
 """
 
 import os
+import socket
 import sys
 import unittest
 
@@ -32,6 +33,22 @@ class Datagrams(unittest.TestCase):
                 self.assertEqual(st.exchange(address, b'1', 'dgram'), st.WELCOME)
                 self.assertEqual(st.exchange(address, b'2', 'dgram'), st.GO_OUT)
                 self.assertEqual(st.exchange(address, b'', 'dgram'), st.GO_OUT)
+
+    def test_a_wildcard_listener_answers_from_the_address_it_was_sent_to(self):
+        # On *:port the reply must leave from the request's destination (here 127.0.0.2, not
+        # the 127.0.0.1 routing would pick), or a connected client never sees it.
+        server = st.start_server(self, '--type', 'dgram', listen=['*:0'], threads=2)
+        port = server.address.port
+        for destination in ('127.0.0.1', '127.0.0.2', '127.1.2.3'):
+            with self.subTest(destination=destination):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.settimeout(3)
+                    sock.connect((destination, port))  # drops datagrams from other addresses
+                    sock.send(b'1')
+                    self.assertEqual(sock.recv(100), st.WELCOME)
+        result = dt.run([dt.binary('doorman-client'), '--type', 'dgram', '--connect',
+                         f'127.0.0.2:{port}', '--delay', '0', '--reply-timeout', '3s'], timeout=10)
+        self.assertEqual((result[0], result[1]), (0, 'welcome to server!\n'))
 
     def test_a_datagram_longer_than_the_read_size_is_rejected(self):
         server = self.start('--read-size', '4', '--password', '1234')

@@ -30,12 +30,15 @@ class DeadlineList {
   size_t size() const noexcept { return size_; }
 
  private:
+  // 16 bytes an entry, and one entry per descriptor number per list of every worker: P4
+  // counts them. An unlinked entry has previous == kUnlinked.
+  static constexpr int32_t kUnlinked = -2;
   struct Link {
     Clock::time_point deadline{};
-    int32_t previous = kNone;
+    int32_t previous = kUnlinked;
     int32_t next = kNone;
-    bool linked = false;
   };
+  static_assert(sizeof(Link) == 16);
   std::vector<Link> links_;
   int head_ = kNone;
   int tail_ = kNone;

@@ -34,6 +34,8 @@ class SocketAddress {
   bool is_abstract() const noexcept;
   // The file of a Unix path address, empty for any other.
   std::string unix_file() const;
+  // 0.0.0.0 or [::]: every interface.
+  bool is_any() const noexcept;
   uint16_t port() const noexcept;
   void set_port(uint16_t port) noexcept;
 

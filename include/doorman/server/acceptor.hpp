@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "doorman/loop/deadline_list.hpp"
@@ -28,7 +29,7 @@ class Acceptor {
   Acceptor(loop::EventLoop& loop, Admission& admission, Counters& counters, const Log& log);
 
   // Registers a listening socket; `shared` ones (Unix) wake one worker per event.
-  Result<void> watch(int listener, bool shared, uint64_t token);
+  Result<void> watch(int listener, bool shared, uint64_t token, std::string address);
 
   // The connections accepted and admitted in this wake-up (non-blocking, close-on-exec); each
   // counts as active until the worker closes it and calls closed().
@@ -42,6 +43,7 @@ class Acceptor {
  private:
   enum class Shed { closed_one, queue_empty, cannot };
   Shed shed_without_descriptors(int listener, loop::Clock::time_point now);
+  void accept_failed(int listener, int code, loop::Clock::time_point now);
   void pause(int listener, loop::Clock::time_point now);
   void resume_all();
 
@@ -49,6 +51,7 @@ class Acceptor {
     int fd;
     uint32_t events;
     uint64_t token;
+    std::string address;
     bool paused = false;
   };
 

@@ -26,6 +26,9 @@ class DatagramResponder {
   static constexpr size_t kBatch = 32;
   // Returns how many datagrams it read (0 when the socket is empty).
   size_t serve_batch(int fd);
+  // Copies the request's destination into the reply's source; false when there is none.
+  bool answer_from_destination(const msghdr& request, msghdr& reply, size_t slot);
+  void log_error(const char* operation, int fd, int code) const;
 
   size_t read_size_;
   std::string password_;
@@ -37,6 +40,10 @@ class DatagramResponder {
   std::vector<SocketAddress> senders_;
   std::vector<iovec> reply_iov_;
   std::vector<mmsghdr> replies_;
+  // Where each request was sent (IP_PKTINFO, asked for on wildcard sockets only), so that each
+  // reply leaves from that address.
+  std::vector<char> request_control_;
+  std::vector<char> reply_control_;
 };
 
 }  // namespace doorman::server

@@ -29,16 +29,20 @@ class Listeners {
 
   struct Served {
     int fd;
-    bool shared;  // register with EPOLLEXCLUSIVE
+    bool shared;          // register with EPOLLEXCLUSIVE
+    std::string address;  // for the log
   };
   // The sockets worker `index` serves.
   std::vector<Served> for_worker(unsigned index) const;
   // The address each listener actually bound (port 0 resolved), one per address served.
   const std::vector<SocketAddress>& bound() const noexcept { return bound_; }
+  // Addresses of a name that this host cannot bind, skipped because another one is served.
+  const std::vector<Error>& skipped() const noexcept { return skipped_; }
 
  private:
   Listeners() = default;
-  Result<void> open_inet(const Config& config, const SocketAddress& address, unsigned workers);
+  // Returns the port bound (the kernel's choice for port 0).
+  Result<uint16_t> open_inet(const Config& config, const SocketAddress& address, unsigned workers);
   Result<void> open_unix(const Config& config, const Address& address, unsigned workers);
 
   struct OwnedFile {
@@ -50,9 +54,11 @@ class Listeners {
     Fd fd;
     unsigned worker;  // meaningless when shared
     bool shared;
+    SocketAddress address;
   };
   std::vector<Owned> sockets_;
   std::vector<SocketAddress> bound_;
+  std::vector<Error> skipped_;
   std::vector<OwnedFile> files_;
 };
 

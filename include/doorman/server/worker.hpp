@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -44,10 +45,12 @@ class Worker {
   // change costs none.
   enum class Watching { nothing, input, output };
 
-  void start_connection(int fd);
-  void on_readable(int fd);
+  // A registered connection is ready: what that means depends on where it stands.
+  void on_ready(int fd);
+  void read_request(int fd, Watching watching);
   void on_writable(int fd);
-  void respond(int fd, size_t request_size, Watching watching);
+  // `got` may exceed --read-size by one byte: then more than the request came.
+  void respond(int fd, size_t got, Watching watching);
   void send_reply(int fd, proto::Verdict verdict, size_t offset, bool filled, Watching watching);
   void finish(int fd, bool filled, Watching watching);
   void drain_lingering(int fd);
@@ -61,7 +64,7 @@ class Worker {
   const Log& log_;
   Counters counters_;
   Acceptor acceptor_;
-  DatagramResponder datagrams_;
+  std::optional<DatagramResponder> datagrams_;  // datagram mode only
   std::atomic<bool> stopping_{false};
 
   std::vector<char> scratch_;

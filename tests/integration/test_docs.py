@@ -40,6 +40,11 @@ class DocsAgreeWithHelp(unittest.TestCase):
     def test_client(self):
         self.check("doorman-client")
 
+    @unittest.skipUnless(os.path.exists(os.path.join(BUILD, "doorman-bench")),
+                         "built without DOORMAN_BUILD_BENCH")
+    def test_bench(self):
+        self.check("doorman-bench")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -15,7 +15,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-server=("$build/doorman-server" --listen "localhost:$port" --threads 1)
+server=("$build/doorman-server")
+[ "$port" = 8001 ] || server+=(--listen "localhost:$port")
 [ -x "$build/doorman-server" ] || server=("$build/tutorial-server" "$port")
 printf '\033[1m$ %s\033[0m   # the tutorial'"'"'s defaults: 5 s to speak, password 1\n' "${server[*]#"$build/"}"
 "${server[@]}" >"$server_log" 2>&1 &

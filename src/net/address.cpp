@@ -1,5 +1,7 @@
 #include "doorman/net/address.hpp"
 
+#include "doorman/util/printable.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -17,7 +19,7 @@ constexpr std::string_view kUnixPrefix = "unix:";
 constexpr size_t kMaxUnixName = sizeof(sockaddr_un{}.sun_path) - 1;
 
 Error bad(std::string_view text, std::string reason) {
-  return Error::described("parse address", "'" + std::string(text) + "'", std::move(reason));
+  return Error::described("parse address", quoted(text), std::move(reason));
 }
 
 Result<uint16_t> parse_port(std::string_view whole, std::string_view digits,
@@ -27,7 +29,7 @@ Result<uint16_t> parse_port(std::string_view whole, std::string_view digits,
   const auto [end, failure] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (failure != std::errc{} || end != digits.data() + digits.size() || value > 65535 ||
       digits.size() > 5) {
-    return bad(whole, "port '" + std::string(digits) + "' is not a number from 0 to 65535");
+    return bad(whole, "port " + quoted(digits) + " is not a number from 0 to 65535");
   }
   if (value == 0 && port_zero == Address::PortZero::forbidden) {
     return bad(whole, "port 0 is only for listening (the kernel picks a port)");
@@ -67,7 +69,7 @@ std::string_view to_string(SocketType type) noexcept {
 Result<SocketType> parse_socket_type(std::string_view text) {
   if (text == "stream" || text == "tcp") return SocketType::stream;
   if (text == "dgram" || text == "udp") return SocketType::datagram;
-  return Error::described("parse type", "'" + std::string(text) + "'", "expected stream or dgram");
+  return Error::described("parse type", quoted(text), "expected stream or dgram");
 }
 
 Result<Address> Address::parse(std::string_view text, PortZero port_zero) {
@@ -103,7 +105,7 @@ Result<Address> Address::parse(std::string_view text, PortZero port_zero) {
     const std::string literal(host.substr(0, host.find('%')));
     in6_addr scratch{};
     if (::inet_pton(AF_INET6, literal.c_str(), &scratch) != 1) {
-      return bad(text, "'" + std::string(host) + "' is not an IPv6 address");
+      return bad(text, quoted(host) + " is not an IPv6 address");
     }
   } else {
     const size_t colon = text.rfind(':');
@@ -115,7 +117,7 @@ Result<Address> Address::parse(std::string_view text, PortZero port_zero) {
       return bad(text, "an IPv6 address needs brackets, as in [::1]:8001");
     }
     if (host != "*" && !std::all_of(host.begin(), host.end(), is_host_name_char)) {
-      return bad(text, "'" + std::string(host) + "' is not a host name or address");
+      return bad(text, quoted(host) + " is not a host name or address");
     }
   }
   auto parsed_port = parse_port(text, port, port_zero);

@@ -9,30 +9,12 @@
 #include <cstddef>
 #include <cstring>
 
+#include "doorman/util/printable.hpp"
+
 namespace doorman {
 namespace {
 
 constexpr socklen_t kUnixPathOffset = offsetof(sockaddr_un, sun_path);
-
-// A Unix socket name is any bytes the peer chose: printed raw, a newline or an escape sequence
-// in it could forge a log line or drive the terminal. Control bytes and the backslash print as
-// \xNN.
-std::string printable(std::string_view name) {
-  std::string text;
-  text.reserve(name.size());
-  for (const char c : name) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f || byte == '\\') {
-      constexpr char kHex[] = "0123456789abcdef";
-      text += "\\x";
-      text += kHex[byte >> 4];
-      text += kHex[byte & 0xf];
-    } else {
-      text += c;
-    }
-  }
-  return text;
-}
 
 const sockaddr_un& as_unix(const sockaddr_storage& storage) {
   return reinterpret_cast<const sockaddr_un&>(storage);

@@ -1,5 +1,7 @@
 #include "doorman/server/log.hpp"
 
+#include "doorman/util/printable.hpp"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -13,7 +15,7 @@ Result<LogLevel> parse_log_level(std::string_view text) {
   if (text == "info") return LogLevel::info;
   if (text == "warning" || text == "warn") return LogLevel::warning;
   if (text == "error") return LogLevel::error;
-  return Error::described("parse log level", "'" + std::string(text) + "'",
+  return Error::described("parse log level", quoted(text),
                           "expected debug, info, warning or error");
 }
 

@@ -1,5 +1,7 @@
 #include "doorman/util/duration.hpp"
 
+#include "doorman/util/printable.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <utility>
@@ -17,7 +19,7 @@ constexpr Unit kUnits[] = {{"ns", 1},  {"us", 1e3}, {"ms", 1e6},
                            {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 
 Error bad(std::string_view text, std::string reason) {
-  return Error::described("parse duration", "'" + std::string(text) + "'", std::move(reason));
+  return Error::described("parse duration", quoted(text), std::move(reason));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "doorman/net/address.hpp"
 #include "doorman/util/duration.hpp"
+#include "doorman/util/printable.hpp"
 #include "doorman/version.hpp"
 
 namespace doorman::options {
@@ -67,7 +68,7 @@ inline Result<unsigned> parse_file_mode(std::string_view text) {
   unsigned mode = 0;
   const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
   if (text.empty() || failure != std::errc{} || end != text.data() + text.size() || mode > 0777) {
-    return Error::described("parse mode", "'" + std::string(text) + "'",
+    return Error::described("parse mode", quoted(text),
                             "expected an octal file mode from 0 to 0777, such as 0660");
   }
   return mode;

@@ -19,6 +19,8 @@ std::string printable(std::string_view text) {
   return safe;
 }
 
-std::string quoted(std::string_view text) { return "'" + printable(text) + "'"; }
+std::string quoted(std::string_view text) {
+  return "'" + printable(text) + "'";
+}
 
 }  // namespace doorman

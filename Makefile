@@ -33,10 +33,10 @@ demo: build
 	@scripts/demo.sh $(BUILD)
 
 format: deps
-	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format -i
 
 format-check: deps
-	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
 clean:
 	rm -rf $(BUILD)

@@ -64,7 +64,6 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
           return {accepted_.data(), admitted};
       }
     }
-    Counters::bump(counters_.accepted);
     if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= admission_.limit) {
       admission_.active.fetch_sub(1, std::memory_order_relaxed);
       Counters::bump(counters_.refused_over_limit);
@@ -72,6 +71,7 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
       ::close(fd);
       continue;
     }
+    Counters::bump(counters_.accepted);  // admitted ones only: refusals have their counters
     accepted_[admitted++] = fd;
   }
   return {accepted_.data(), admitted};

@@ -30,7 +30,7 @@ void define_options(CLI::App& app, CommandLine& line) {
       ->check(options::whole_number("threads", 1, 1024));
   app.add_option("--max-connections", config.max_connections,
                  "beyond this many open connections, new ones are closed at once "
-                 "(default: what the descriptor limit allows)")
+                 "(default and most: what the descriptor limit allows)")
       ->type_name("N")
       ->check(options::whole_number("max connections", 1, 1 << 30));
   app.add_option("--unix-mode", line.unix_mode, "file mode of Unix socket files, in octal")

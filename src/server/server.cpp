@@ -16,9 +16,11 @@
 namespace doorman::server {
 namespace {
 
-// Descriptors a server needs besides its connections: listeners, two per worker (epoll,
-// eventfd) and a reserve each, logs and a margin.
-constexpr size_t kDescriptorMargin = 16;
+// Descriptors a server needs besides its connections: stdio and a margin, and per worker its
+// epoll, eventfd, reserve, listeners and the one connection it may hold while refusing it.
+size_t descriptors_besides_connections(const Config& config) {
+  return 8 + size_t{config.threads} * (4 + config.listen.size());
+}
 
 // The soft limit is often 1024 while the hard limit allows far more: take what we may.
 size_t raise_descriptor_limit(const Log& log) {
@@ -60,9 +62,17 @@ Result<void> serve(Config config, const Log& log) {
   if (config.listen.empty()) config.listen.push_back(default_listen_address());
   if (config.threads == 0) config.threads = usable_cpus();
   const size_t descriptors = raise_descriptor_limit(log);
-  const size_t reserved = kDescriptorMargin + 4 * config.threads * (config.listen.size() + 1);
+  // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
+  // over the limit still has a descriptor to accept with, so the queue drains (the reserve
+  // descriptor stays as the fallback for descriptors used outside this count).
+  const size_t reserved = descriptors_besides_connections(config);
+  const size_t affordable = descriptors > reserved + 1 ? descriptors - reserved : 1;
   if (config.max_connections == 0) {
-    config.max_connections = descriptors > reserved ? descriptors - reserved : 1;
+    config.max_connections = affordable;
+  } else if (config.max_connections > affordable) {
+    log.warning("--max-connections {} is more than the descriptor limit {} allows: using {}",
+                config.max_connections, descriptors, affordable);
+    config.max_connections = affordable;
   }
 
   // Signals are taken by this thread alone (sigwait below); the workers inherit the mask. A

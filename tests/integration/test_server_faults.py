@@ -11,6 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+import doorman_testing as dt  # noqa: E402
 import server_testing as st  # noqa: E402
 
 
@@ -168,19 +169,40 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
     CLIENTS = 100
 
     def start_limited(self, threads=1):
+        """A server whose descriptor limit drops to LIMIT while it runs (another process's
+        doing, as `prlimit --pid`): its admission limit was set for the old limit, so new
+        connections meet EMFILE and the reserve descriptor must shed them."""
+        server = st.start_server(self, '--max-connections', '1000', '--timeout', '10s',
+                                 '--backlog', '512', threads=threads)
+        limit = f'--nofile={self.LIMIT}:{self.LIMIT}'
+        self.assertEqual(dt.run(['prlimit', '--pid', str(server.pid), limit])[0], 0)
+        self.assertLimit(server)
+        return server
+
+    def start_under_limit(self, threads=1):
+        """A server started under LIMIT descriptors that is asked for more connections than
+        that: it says so and admits what it can afford, so EMFILE never comes."""
         server = st.start_server(self, '--max-connections', '1000', '--timeout', '10s',
                                  '--backlog', '512', threads=threads,
                                  wrapper=('prlimit', f'--nofile={self.LIMIT}:{self.LIMIT}', '--'))
+        # Said before the listening line, which start_server waited for.
+        self.assertRegex('\n'.join(server.stderr_lines()),
+                         r'warning --max-connections 1000 is more than the descriptor limit '
+                         rf'{self.LIMIT} allows: using \d+')
+        self.assertLimit(server)
+        return server
+
+    def assertLimit(self, server):
         with open(f'/proc/{server.pid}/limits') as limits:
             line = next(row for row in limits if row.startswith('Max open files'))
         self.assertEqual(line.split()[3:5], [str(self.LIMIT), str(self.LIMIT)], line)
-        return server
 
-    def flood(self, server):
+    def flood(self, server, line=r'\bwarning out of file descriptors\b'):
         """CLIENTS silent connections; returns (still open, closed at once)."""
         clients = st.open_silent(server.address, self.CLIENTS)
         self.addCleanup(st.close_all, clients)
-        server.process.wait_for_line(r'\bwarning out of file descriptors\b', timeout=5)
+        if line:
+            server.process.wait_for_line(line, timeout=5)
         open_, closed = [], []
         for sock in clients:
             (closed if st.closed_by_peer(sock, timeout=0.02) else open_).append(sock)
@@ -228,23 +250,35 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
         self.assertStillServes(server)
         self.assertStopsCleanly(server)
 
-    def test_out_of_descriptors_two_workers_do_not_spin(self):
-        # Each worker's reserve descriptor lives in the one process-wide table: between one
-        # worker's close(reserve) and its accept4, the other worker may take the freed slot,
-        # and the first cannot reopen its reserve. It must then pause its listener rather than
-        # spin on accept4 = EMFILE (which once cost 100 % of a core per worker). It needs both
-        # workers shedding at once: bursts of 300 connects do it in about half the rounds.
-        server = self.start_limited(threads=2)
+    def test_two_workers_under_a_low_limit_do_not_spin(self):
+        # With the admission limit below the descriptor limit, refusals still have a
+        # descriptor to accept with: the queues drain, nothing spins. (Two workers meeting
+        # EMFILE instead could take each other's reserve slot: once a 100 % CPU spin each.)
+        server = self.start_under_limit(threads=2)
         for attempt in range(10):
             clients = st.burst_connect(server.address, 300)
             try:
                 share = st.cpu_share(server.pid, seconds=0.3)
                 self.assertLess(share, 0.2, f'round {attempt}: the server used {share:.0%} of a '
-                                            'core while out of descriptors')
+                                            'core while at its limit')
             finally:
                 st.close_all(clients)
             self.serve_again(server)
         self.assertStopsCleanly(server)
+
+    def test_asked_for_more_connections_than_descriptors_it_refuses_the_rest(self):
+        server = self.start_under_limit()
+        open_, closed = self.flood(server, line=None)
+        self.assertLess(len(open_), self.LIMIT)
+        self.assertGreaterEqual(len(closed), self.CLIENTS - self.LIMIT)
+        share = st.cpu_share(server.pid, seconds=0.5)
+        self.assertLess(share, 0.2, f'the server used {share:.0%} of a core at its limit')
+        st.close_all(open_ + closed)
+        turned_away = self.serve_again(server)
+        counters = self.assertStopsCleanly(server)
+        self.assertEqual(counters['refused'], len(closed) + turned_away, counters)
+        self.assertEqual(counters['accepted'] + counters['refused'],
+                         self.CLIENTS + turned_away + 1, counters)
 
     def test_out_of_descriptors_refusals_are_counted_exactly(self):
         # accept4 fails with EMFILE before it looks at the queue: a shed whose accept4 finds

@@ -147,8 +147,13 @@ class ClientsThatMisbehave(ServesAfterwards, unittest.TestCase):
 class Stopping(ServesAfterwards, unittest.TestCase):
     def test_sigterm_with_clients_waiting_exits_0_and_closes_them(self):
         server = st.start_server(self, '--timeout', '30s', threads=2)
+        baseline = st.open_descriptors(server.pid)
         waiting = st.open_silent(server.address, 50)
         self.addCleanup(st.close_all, waiting)
+        # Connected is not yet accepted: on a loaded machine a worker may still have some in
+        # its queue, and those the kernel resets when the listener closes. Wait for all 50.
+        st.wait_until(lambda: st.open_descriptors(server.pid) >= baseline + 50, timeout=10,
+                      message='the server accepting the 50 waiting clients')
         self.assertEqual(st.stream_exchange(server.address, b'1'), st.WELCOME)
         started = time.monotonic()
         os.kill(server.pid, signal.SIGTERM)

@@ -197,6 +197,16 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
         self.assertLimit(server)
         return server
 
+    def assertRefusalsCounted(self, server, open_, closed):
+        """Once the clients left and it serves again: every refusal counted once, and every
+        connection either accepted or refused (the +1 is serve_again's good client)."""
+        st.close_all(open_ + closed)
+        turned_away = self.serve_again(server)
+        counters = self.assertStopsCleanly(server)
+        self.assertEqual(counters['refused'], len(closed) + turned_away, counters)
+        self.assertEqual(counters['accepted'] + counters['refused'],
+                         self.CLIENTS + turned_away + 1, counters)
+
     def assertLimit(self, server):
         with open(f'/proc/{server.pid}/limits') as limits:
             line = next(row for row in limits if row.startswith('Max open files'))
@@ -278,24 +288,14 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
         self.assertGreaterEqual(len(closed), self.CLIENTS - self.LIMIT)
         share = st.cpu_share(server.pid, seconds=0.5)
         self.assertLess(share, 0.2, f'the server used {share:.0%} of a core at its limit')
-        st.close_all(open_ + closed)
-        turned_away = self.serve_again(server)
-        counters = self.assertStopsCleanly(server)
-        self.assertEqual(counters['refused'], len(closed) + turned_away, counters)
-        self.assertEqual(counters['accepted'] + counters['refused'],
-                         self.CLIENTS + turned_away + 1, counters)
+        self.assertRefusalsCounted(server, open_, closed)
 
     def test_out_of_descriptors_refusals_are_counted_exactly(self):
         # accept4 fails with EMFILE before it looks at the queue: a shed whose accept4 finds
         # the queue empty (EAGAIN) closed nothing and must not be counted as a refusal.
         server = self.start_limited()
         open_, closed = self.flood(server)
-        st.close_all(open_ + closed)
-        turned_away = self.serve_again(server)
-        counters = self.assertStopsCleanly(server)
-        self.assertEqual(counters['refused'], len(closed) + turned_away, counters)
-        self.assertEqual(counters['accepted'] + counters['refused'],
-                         self.CLIENTS + turned_away + 1, counters)
+        self.assertRefusalsCounted(server, open_, closed)
 
 
 class MaxConnections(ServesAfterwards, unittest.TestCase):

@@ -4,28 +4,20 @@ pinned to core 1, CPU from /proc/PID/stat over the run, as a ratio to the first 
 
     bench/cpu_per_connection.py [--build build] [--count 20000] [--concurrency 50] [--rounds 3]
 
-Servers are commands that print `listening on ADDR` on stderr and take a port; PORT in the
-command is replaced by a free port picked by binding port 0. Loopback only; every run bounded.
+Servers are commands that bind port 0 and print `listening on ADDR:PORT` on stderr. Loopback
+only; every run bounded.
 """
 
 import argparse
 import json
 import os
-import re
-import signal
-import socket
 import subprocess
 import sys
-import time
+
+import local_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 def cpu_seconds(pid):
@@ -35,17 +27,7 @@ def cpu_seconds(pid):
 
 
 def measure(name, command, args):
-    port = free_port()
-    argv = ['taskset', '-c', '0'] + [part.replace('PORT', str(port)) for part in command]
-    server = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            line = server.stderr.readline()
-            if not line or re.search(r'listening on', line):
-                break
-        else:
-            raise RuntimeError(f'{name} did not start')
+    with local_server.running(['taskset', '-c', '0', *command]) as (server, port):
         before = cpu_seconds(server.pid)
         bench = subprocess.run(
             ['taskset', '-c', '1', os.path.join(args.build, 'doorman-bench'), '--connect',
@@ -53,19 +35,12 @@ def measure(name, command, args):
              str(args.concurrency), '--json', '--no-progress'],
             capture_output=True, text=True, timeout=300, check=True)
         used = cpu_seconds(server.pid) - before
-        result = json.loads(bench.stdout)
-        ok = result['ok']
-        return {'name': name, 'cpu_us_per_conn': used / max(ok, 1) * 1e6,
-                'conn_per_s': result['connections_per_second'], 'ok': ok,
-                'p50_us': result['connections']['latency_us']['p50'],
-                'p99_us': result['connections']['latency_us']['p99']}
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    result = json.loads(bench.stdout)
+    ok = result['ok']
+    return {'name': name, 'cpu_us_per_conn': used / max(ok, 1) * 1e6,
+            'conn_per_s': result['connections_per_second'], 'ok': ok,
+            'p50_us': result['connections']['latency_us']['p50'],
+            'p99_us': result['connections']['latency_us']['p99']}
 
 
 def main():
@@ -77,11 +52,11 @@ def main():
     args = parser.parse_args()
     servers = {
         'doorman-server': [os.path.join(args.build, 'doorman-server'), '--listen',
-                           '127.0.0.1:PORT', '--threads', '1', '--backlog', '1024'],
+                           '127.0.0.1:0', '--threads', '1', '--backlog', '1024'],
         'tutorial-server (C++, one at a time)': [os.path.join(args.build, 'tutorial-server'),
-                                                 'PORT'],
+                                                 '0'],
         'tutorial server.py (Python 3)': [sys.executable, os.path.join(
-            ROOT, 'tests', 'support', 'tutorial_server.py'), 'PORT'],
+            ROOT, 'tests', 'support', 'tutorial_server.py'), '0'],
     }
     for round_ in range(args.rounds):
         rows = [measure(name, command, args) for name, command in servers.items()]

@@ -8,41 +8,12 @@ its JSON result; then checks the exit statuses for an unreachable target (69) an
 """
 
 import json
-import re
-import select
-import signal
-import socket
 import subprocess
 import sys
-import time
 
-READY_TIMEOUT = 10
+import local_server
+
 RUN_TIMEOUT = 30
-
-
-def wait_for_port(server):
-    """The port from the server's `listening on HOST:PORT` line on stderr."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([server.stderr], [], [], deadline - time.monotonic())
-        if not ready:
-            break
-        line = server.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        match = re.search(r'listening on \S+:(\d+)$', line.strip())
-        if match:
-            return int(match.group(1))
-    raise RuntimeError('server not ready; it said: ' + ''.join(seen))
-
-
-def unused_port():
-    # Bound and closed again: nothing listens there, which is the point.
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 def bench(binary, *args):
@@ -54,11 +25,8 @@ def main():
     server_binary, bench_binary = sys.argv[1], sys.argv[2]
     failures = []
 
-    server = subprocess.Popen([server_binary, '--listen', '127.0.0.1:0', '--threads', '1',
-                               '--backlog', '128'],
-                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        port = wait_for_port(server)
+    with local_server.running([server_binary, '--listen', '127.0.0.1:0', '--threads', '1',
+                               '--backlog', '128']) as (_, port):
         run = bench(bench_binary, '--connect', f'127.0.0.1:{port}', '--count', '200',
                     '--concurrency', '10', '--json')
         if run.returncode != 0:
@@ -69,15 +37,8 @@ def main():
                 failures.append(f'expected 200 ok and 0 errors: {run.stdout}')
             if result['connections']['latency_us']['count'] != 200:
                 failures.append(f'expected 200 latencies: {run.stdout}')
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
-    refused = bench(bench_binary, '--connect', f'127.0.0.1:{unused_port()}', '--count', '20')
+    refused = bench(bench_binary, '--connect', f'127.0.0.1:{local_server.unused_port()}', '--count', '20')
     if refused.returncode != 69:
         failures.append(f'unreachable target: exit {refused.returncode}, expected 69')
 

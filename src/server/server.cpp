@@ -106,8 +106,8 @@ Result<void> serve(Config config, const Log& log) {
   for (const SocketAddress& bound : listeners->bound()) {
     log.info("listening on {}", bound.to_string());
   }
-  log.debug("{} worker threads, {} {}, at most {} connections", config.threads,
-            to_string(config.type), "sockets", config.max_connections);
+  log.debug("{} worker threads, {} sockets, at most {} connections", config.threads,
+            to_string(config.type), config.max_connections);
 
   int signal = 0;
   sigwait(&stop_signals, &signal);

@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <string_view>
 
 #include "doorman/net/result.hpp"

@@ -8,7 +8,7 @@
 
 #include "doorman/bench/command_line.hpp"
 #include "doorman/bench/generator.hpp"
-#include "doorman/util/options.hpp"
+#include "doorman/cli/options.hpp"
 
 int main(int argc, char** argv) {
   using namespace doorman;

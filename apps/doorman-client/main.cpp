@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "doorman/cli/options.hpp"
 #include "doorman/client/client.hpp"
-#include "doorman/util/options.hpp"
 
 int main(int argc, char** argv) {
   using namespace doorman;

@@ -3,9 +3,9 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "doorman/cli/options.hpp"
 #include "doorman/server/command_line.hpp"
 #include "doorman/server/server.hpp"
-#include "doorman/util/options.hpp"
 
 // sysexits: no permission (a reserved port), the address is unavailable, or the system failed.
 static int exit_status(const doorman::Error& error) {

@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "doorman/util/options.hpp"
+#include "doorman/cli/options.hpp"
 
 namespace doorman::bench {
 

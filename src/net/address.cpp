@@ -1,6 +1,6 @@
 #include "doorman/net/address.hpp"
 
-#include "doorman/util/printable.hpp"
+#include "doorman/base/printable.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>

@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstring>
 
-#include "doorman/util/printable.hpp"
+#include "doorman/base/printable.hpp"
 
 namespace doorman {
 namespace {

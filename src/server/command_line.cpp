@@ -1,6 +1,6 @@
 #include "doorman/server/command_line.hpp"
 
-#include "doorman/util/options.hpp"
+#include "doorman/cli/options.hpp"
 
 namespace doorman::server {
 

@@ -1,6 +1,6 @@
 #include "doorman/server/log.hpp"
 
-#include "doorman/util/printable.hpp"
+#include "doorman/base/printable.hpp"
 
 #include <unistd.h>
 

@@ -8,8 +8,8 @@
 #include <array>
 #include <cerrno>
 
+#include "doorman/base/duration.hpp"
 #include "doorman/net/socket_address.hpp"
-#include "doorman/util/duration.hpp"
 
 namespace doorman::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "doorman/util/duration.hpp"
+#include "doorman/base/duration.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "doorman/net/error.hpp"
+#include "doorman/base/error.hpp"
 
 #include <gtest/gtest.h>
 

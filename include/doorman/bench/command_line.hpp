@@ -5,8 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "doorman/base/result.hpp"
 #include "doorman/bench/generator.hpp"
-#include "doorman/net/result.hpp"
 
 namespace doorman::bench {
 

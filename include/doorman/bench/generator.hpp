@@ -7,10 +7,10 @@
 #include <optional>
 #include <string>
 
+#include "doorman/base/duration.hpp"
+#include "doorman/base/result.hpp"
 #include "doorman/bench/report.hpp"
 #include "doorman/net/address.hpp"
-#include "doorman/net/result.hpp"
-#include "doorman/util/duration.hpp"
 
 namespace doorman::bench {
 

@@ -5,9 +5,9 @@
 #include <cstddef>
 #include <string>
 
+#include "doorman/base/duration.hpp"
+#include "doorman/base/result.hpp"
 #include "doorman/net/address.hpp"
-#include "doorman/net/result.hpp"
-#include "doorman/util/duration.hpp"
 
 namespace doorman::client {
 

@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <span>
 
+#include "doorman/base/result.hpp"
 #include "doorman/net/fd.hpp"
-#include "doorman/net/result.hpp"
 
 namespace doorman::loop {
 

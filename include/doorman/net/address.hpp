@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "doorman/net/result.hpp"
+#include "doorman/base/result.hpp"
 #include "doorman/net/socket_address.hpp"
 
 namespace doorman {

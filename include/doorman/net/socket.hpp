@@ -10,11 +10,11 @@
 #include <string_view>
 #include <utility>
 
+#include "doorman/base/duration.hpp"
+#include "doorman/base/result.hpp"
 #include "doorman/net/address.hpp"
 #include "doorman/net/fd.hpp"
-#include "doorman/net/result.hpp"
 #include "doorman/net/socket_address.hpp"
-#include "doorman/util/duration.hpp"
 
 namespace doorman {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "doorman/net/result.hpp"
+#include "doorman/base/result.hpp"
 #include "doorman/server/config.hpp"
 
 namespace doorman::server {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "doorman/base/duration.hpp"
 #include "doorman/net/address.hpp"
 #include "doorman/server/log.hpp"
-#include "doorman/util/duration.hpp"
 
 namespace doorman::server {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "doorman/base/result.hpp"
 #include "doorman/net/fd.hpp"
-#include "doorman/net/result.hpp"
 #include "doorman/net/socket_address.hpp"
 #include "doorman/server/config.hpp"
 

@@ -6,7 +6,7 @@
 
 #include <string_view>
 
-#include "doorman/net/result.hpp"
+#include "doorman/base/result.hpp"
 
 namespace doorman::server {
 

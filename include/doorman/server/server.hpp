@@ -5,7 +5,7 @@
 // `listening on ADDR` for each address actually bound, and returns once SIGINT or SIGTERM has
 // stopped the workers (Unix socket files removed).
 
-#include "doorman/net/result.hpp"
+#include "doorman/base/result.hpp"
 #include "doorman/server/config.hpp"
 #include "doorman/server/log.hpp"
 

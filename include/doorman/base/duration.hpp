@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "doorman/net/result.hpp"
+#include "doorman/base/result.hpp"
 
 namespace doorman {
 

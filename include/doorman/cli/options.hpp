@@ -10,9 +10,9 @@
 #include <functional>
 #include <string>
 
+#include "doorman/base/duration.hpp"
+#include "doorman/base/printable.hpp"
 #include "doorman/net/address.hpp"
-#include "doorman/util/duration.hpp"
-#include "doorman/util/printable.hpp"
 #include "doorman/version.hpp"
 
 namespace doorman::options {

@@ -1,4 +1,4 @@
-#include "doorman/util/printable.hpp"
+#include "doorman/base/printable.hpp"
 
 namespace doorman {
 

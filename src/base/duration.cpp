@@ -1,6 +1,6 @@
-#include "doorman/util/duration.hpp"
+#include "doorman/base/duration.hpp"
 
-#include "doorman/util/printable.hpp"
+#include "doorman/base/printable.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -6,7 +6,7 @@
 #include <utility>
 #include <variant>
 
-#include "doorman/net/error.hpp"
+#include "doorman/base/error.hpp"
 
 namespace doorman {
 

@@ -101,7 +101,14 @@ void Worker::loop_once(Clock::time_point now, std::optional<Clock::time_point> e
   int timeout = wait_ms(now, wake);
   if (!retrying_.empty()) timeout = timeout < 0 ? 1 : std::min(timeout, 1);
   epoll_event events[kEvents];
-  for (const epoll_event& event : loop_.wait(events, timeout)) {
+  const auto ready = loop_.wait(events, timeout);
+  if (!ready) {
+    // epoll itself failing is a bug, not load: stop rather than spin, and say why.
+    tally(Role::measured).last_other = ready.error().message();
+    stop_.store(true, std::memory_order_relaxed);
+    return;
+  }
+  for (const epoll_event& event : *ready) {
     if (event.data.u64 == loop::EventLoop::kWakeToken) {
       loop_.clear_wake();
     } else {

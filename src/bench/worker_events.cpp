@@ -185,8 +185,8 @@ void Worker::abandon_all() {
     c.fd.reset();
     c.phase = Phase::unused;
   }
-  timeouts_ = {};
-  slow_sends_ = {};
+  timeouts_.clear();
+  slow_sends_.clear();
   retrying_.clear();
   idle_datagram_.clear();
 }

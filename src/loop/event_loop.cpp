@@ -45,10 +45,13 @@ Result<void> EventLoop::control(int operation, int fd, uint32_t events, uint64_t
   return {};
 }
 
-std::span<epoll_event> EventLoop::wait(std::span<epoll_event> events, int timeout_ms) noexcept {
+Result<std::span<epoll_event>> EventLoop::wait(std::span<epoll_event> events,
+                                               int timeout_ms) noexcept {
   const int ready =
       ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout_ms);
-  return events.first(ready > 0 ? static_cast<size_t>(ready) : 0);
+  if (ready >= 0) return events.first(static_cast<size_t>(ready));
+  if (errno == EINTR) return events.first(0);
+  return Error("epoll_wait", "", errno);
 }
 
 void EventLoop::wake() noexcept {

@@ -203,18 +203,14 @@ Result<void> Socket::shutdown(int how) {
 }
 
 Result<SocketAddress> Socket::local_address() const {
-  SocketAddress address;
-  socklen_t size = SocketAddress::capacity();
-  if (::getsockname(fd(), address.data(), &size) != 0) return fail("getsockname", errno);
-  address.resize(size);
+  auto address = SocketAddress::local_of(fd());
+  if (!address) return fail("getsockname", address.error().code());
   return address;
 }
 
 Result<SocketAddress> Socket::peer_address() const {
-  SocketAddress address;
-  socklen_t size = SocketAddress::capacity();
-  if (::getpeername(fd(), address.data(), &size) != 0) return fail("getpeername", errno);
-  address.resize(size);
+  auto address = SocketAddress::peer_of(fd());
+  if (!address) return fail("getpeername", address.error().code());
   return address;
 }
 

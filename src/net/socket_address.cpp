@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/un.h>
+#include <cerrno>
 
 #include <algorithm>
 #include <cstddef>
@@ -119,6 +120,26 @@ std::string SocketAddress::to_string() const {
 
 bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {
   return a.size_ == b.size_ && std::memcmp(&a.storage_, &b.storage_, a.size_) == 0;
+}
+
+Result<SocketAddress> SocketAddress::local_of(int fd) {
+  SocketAddress address;
+  socklen_t size = capacity();
+  if (::getsockname(fd, address.data(), &size) != 0) {
+    return Error("getsockname", "fd " + std::to_string(fd), errno);
+  }
+  address.resize(size);
+  return address;
+}
+
+Result<SocketAddress> SocketAddress::peer_of(int fd) {
+  SocketAddress address;
+  socklen_t size = capacity();
+  if (::getpeername(fd, address.data(), &size) != 0) {
+    return Error("getpeername", "fd " + std::to_string(fd), errno);
+  }
+  address.resize(size);
+  return address;
 }
 
 }  // namespace doorman

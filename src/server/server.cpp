@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -96,9 +98,17 @@ Result<void> serve(Config config, const Log& log) {
     if (!worker) return std::move(worker).error();
     workers.push_back(std::move(worker).value());
   }
+  // A worker whose loop cannot go on records why and stops the server as a signal would.
+  std::vector<std::optional<Error>> failures(workers.size());
   std::vector<std::jthread> threads;
-  for (auto& worker : workers)
-    threads.emplace_back([&worker] { worker->run(); });
+  for (size_t index = 0; index < workers.size(); ++index) {
+    threads.emplace_back([&worker = workers[index], &failure = failures[index]] {
+      if (auto ran = worker->run(); !ran) {
+        failure = std::move(ran).error();
+        ::kill(::getpid(), SIGTERM);
+      }
+    });
+  }
 
   for (const Error& skipped : listeners->skipped()) {
     log.warning("not listening on {}: {}", skipped.address(), skipped.reason());
@@ -116,6 +126,9 @@ Result<void> serve(Config config, const Log& log) {
     worker->stop();
   threads.clear();  // joins
 
+  for (auto& failure : failures) {
+    if (failure) return std::move(*failure);
+  }
   const CounterValues total = add_up(workers);
   log.info("stopped: {} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
            total.accepted, total.welcomed, total.rejected, total.timed_out,

@@ -1,6 +1,5 @@
 #include "doorman/server/worker.hpp"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,19 +26,38 @@ constexpr int fd_of(uint64_t token) {
   return static_cast<int>(token & 0xffffffffU);
 }
 
-// At most this many discarding reads per wake-up for a lingering connection.
-constexpr int kDrainReadsPerWakeUp = 16;
+// At most this many discarding reads per wake-up for a lingering connection, so that a client
+// that floods cannot keep the loop to itself.
+constexpr int kDiscardReadsPerWakeUp = 16;
 constexpr size_t kScratchFloor = 16 * 1024;
 
-std::string peer_of(int fd) {
-  SocketAddress peer;
-  socklen_t size = SocketAddress::capacity();
-  if (::getpeername(fd, peer.data(), &size) != 0) return "(peer gone)";
-  peer.resize(size);
-  return peer.to_string();
+bool would_block(int code) {
+  return code == EAGAIN || code == EWOULDBLOCK;
+}
+
+// Only for log lines: the address is asked for when a line is written, never on the fast path.
+std::string peer_name(int fd) {
+  auto peer = SocketAddress::peer_of(fd);
+  return peer ? peer->to_string() : "(peer gone)";
 }
 
 }  // namespace
+
+std::string_view to_string(ConnectionState state) noexcept {
+  switch (state) {
+    case ConnectionState::closed:
+      return "closed";
+    case ConnectionState::accepting:
+      return "accepting";
+    case ConnectionState::waiting_request:
+      return "waiting for the request";
+    case ConnectionState::sending_reply:
+      return "sending the reply";
+    case ConnectionState::lingering:
+      return "lingering";
+  }
+  return "unknown";
+}
 
 Result<std::unique_ptr<Worker>> Worker::create(const Config& config,
                                                std::vector<Listeners::Served> listeners,
@@ -78,13 +96,14 @@ void Worker::stop() noexcept {
   loop_.wake();
 }
 
-void Worker::run() {
+Result<void> Worker::run() {
   std::array<epoll_event, 256> events{};
   while (!stopping_.load(std::memory_order_relaxed)) {
     now_ = loop::Clock::now();
-    const auto ready = loop_.wait(events, next_timeout_ms(now_));
+    const auto ready = loop_.wait(events, next_timeout_ms());
+    if (!ready) return ready.error();
     now_ = loop::Clock::now();
-    for (const epoll_event& event : ready) {
+    for (const epoll_event& event : *ready) {
       const uint64_t tag = event.data.u64;
       if (tag == loop::EventLoop::kWakeToken) {
         loop_.clear_wake();
@@ -93,156 +112,198 @@ void Worker::run() {
       const int fd = fd_of(tag);
       switch (kind_of(tag)) {
         case Kind::stream_listener:
-          for (const int connection : acceptor_.accept_batch(fd, now_)) {
-            read_request(connection, Watching::nothing);
-          }
+          for (const int connection : acceptor_.accept_batch(fd, now_))
+            on_accepted(connection);
           break;
         case Kind::datagram_socket:
           datagrams_->serve(fd);
           break;
         case Kind::connection:
-          on_ready(fd);
+          on_event(fd);
           break;
       }
     }
-    expire(now_);
+    expire();
   }
-  // Stopping: what is still open is closed (the drain of in-flight requests comes with B5).
-  while (!requests_.empty())
-    close_connection(requests_.front());
-  while (!lingering_.empty())
-    close_connection(lingering_.front());
+  // Stopping: what is still open is closed.
+  for (size_t fd = 0; fd < connections_.size(); ++fd) {
+    if (connections_[fd].state != ConnectionState::closed) close_connection(static_cast<int>(fd));
+  }
+  return {};
 }
 
-int Worker::next_timeout_ms(loop::Clock::time_point now) const noexcept {
+int Worker::next_timeout_ms() const noexcept {
   const auto next =
       std::min({requests_.front_deadline(), lingering_.front_deadline(), acceptor_.next_resume()});
   if (next == loop::Clock::time_point::max()) return -1;
-  if (next <= now) return 0;
+  if (next <= now_) return 0;
   // Rounded up: waking a little late is fine, waking early would spin until the deadline.
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now_).count();
   return static_cast<int>(std::min<decltype(ms)>(ms, 1 << 30));
 }
 
-void Worker::on_ready(int fd) {
-  if (lingering_.contains(fd)) return drain_lingering(fd);
-  if (!pending_.empty() && pending_.contains(fd)) return on_writable(fd);
-  read_request(fd, Watching::input);
+Connection& Worker::open_slot(int fd) {
+  const auto index = static_cast<size_t>(fd);
+  if (index >= connections_.size()) {
+    // Descriptors are dense from 0: grow to cover this one, with room for its neighbours.
+    connections_.resize(std::max(index + 1 + (index + 1) / 2, size_t{64}));
+  }
+  Connection& connection = connections_[index];
+  connection = Connection{};
+  connection.state = ConnectionState::accepting;
+  return connection;
 }
 
-void Worker::read_request(int fd, Watching watching) {
+// ---- The state machine: one function per state's work, the transitions written out in each.
+
+void Worker::on_accepted(int fd) {
+  open_slot(fd);
+  read_request(fd);
+}
+
+void Worker::on_event(int fd) {
+  switch (slot(fd).state) {
+    case ConnectionState::waiting_request:
+      return read_request(fd);
+    case ConnectionState::sending_reply:
+      return send_reply(fd);
+    case ConnectionState::lingering:
+      return discard_lingering(fd);
+    case ConnectionState::closed:
+    case ConnectionState::accepting:
+      return;  // nothing registered can be here
+  }
+}
+
+// accepting, waiting_request: the request, else wait for it.
+void Worker::read_request(int fd) {
   // One byte more than the request: whether the client sent more than --read-size decides the
-  // lingering close below, at no extra system call.
-  const ssize_t got = ::recv(fd, scratch_.data(), config_.read_size + 1, 0);
+  // lingering close, at no extra system call.
+  ssize_t got = 0;
+  do {
+    got = ::recv(fd, scratch_.data(), config_.read_size + 1, 0);
+  } while (got < 0 && errno == EINTR);
   if (got >= 0) {
-    requests_.remove(fd);
     // End of stream before any byte is an empty request, as the tutorial's recv() returning ''
     // is: not the password, so "please go out!" (a half-closed client still reads it).
-    return respond(fd, static_cast<size_t>(got), watching);
+    const size_t size = std::min(static_cast<size_t>(got), config_.read_size);
+    const auto verdict = proto::judge(std::string_view(scratch_.data(), size), config_.password);
+    const bool welcome = verdict == proto::Verdict::welcome;
+    Counters::bump(welcome ? counters_.welcomed : counters_.rejected);
+    if (log_.enabled(LogLevel::debug)) {
+      log_.debug("{} {}", peer_name(fd), welcome ? "welcomed" : "rejected");
+    }
+    return reply(fd, verdict, static_cast<size_t>(got) > config_.read_size);
   }
   const int code = errno;
-  if (code == EAGAIN || code == EWOULDBLOCK || code == EINTR) {
-    if (watching != Watching::nothing) return;  // a spurious wake-up: keep waiting
-    if (!watch(fd, Watching::input, Watching::nothing)) return;
+  if (would_block(code)) {
+    Connection& connection = slot(fd);
+    if (connection.state != ConnectionState::accepting) return;  // a spurious wake-up
+    if (!watch(fd, Interest::input)) return;
+    connection.state = ConnectionState::waiting_request;
     requests_.push_back(fd, now_ + config_.timeout);
     return;
   }
   // A reset before the request: the client's doing, not a server error.
   if (log_.enabled(LogLevel::debug)) {
-    log_.debug("{} left without a request: {}", peer_of(fd), describe_errno(code));
+    log_.debug("{} left without a request: {}", peer_name(fd), describe_errno(code));
   }
   close_connection(fd);
 }
 
-void Worker::respond(int fd, size_t got, Watching watching) {
-  const size_t request_size = std::min(got, config_.read_size);
-  const auto verdict =
-      proto::judge(std::string_view(scratch_.data(), request_size), config_.password);
-  Counters::bump(verdict == proto::Verdict::welcome ? counters_.welcomed : counters_.rejected);
-  if (log_.enabled(LogLevel::debug)) {
-    log_.debug("{} {}", peer_of(fd), verdict == proto::Verdict::welcome ? "welcomed" : "rejected");
-  }
-  // More than the request came: the tutorial's truncation case, whose rest must not turn the
-  // close into a reset.
-  send_reply(fd, verdict, 0, got > config_.read_size, watching);
+void Worker::reply(int fd, proto::Verdict verdict, bool overflowed) {
+  Connection& connection = slot(fd);
+  connection.verdict = verdict;
+  connection.reply_sent = 0;
+  connection.overflowed = overflowed;
+  send_reply(fd);
 }
 
-void Worker::send_reply(int fd, proto::Verdict verdict, size_t offset, bool filled,
-                        Watching watching) {
-  const std::string_view reply = proto::reply_for(verdict).substr(offset);
-  const ssize_t sent = ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
-  if (sent == static_cast<ssize_t>(reply.size())) return finish(fd, filled, watching);
-  if (sent >= 0 || errno == EAGAIN || errno == EWOULDBLOCK) {
-    // The kernel took part of it: finish when the socket is writable, within the timeout.
-    const size_t done = offset + static_cast<size_t>(std::max<ssize_t>(sent, 0));
-    pending_[fd] = PendingReply{verdict, done, filled};
-    if (!watch(fd, Watching::output, watching)) return;
-    requests_.remove(fd);
+// accepting, waiting_request, sending_reply: the reply, or what the kernel did not take of it.
+void Worker::send_reply(int fd) {
+  Connection& connection = slot(fd);
+  const std::string_view rest = proto::reply_for(connection.verdict).substr(connection.reply_sent);
+  ssize_t sent = 0;
+  do {
+    sent = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent == static_cast<ssize_t>(rest.size())) return replied(fd);
+  if (sent < 0 && !would_block(errno)) {
+    // The client reset or vanished before its reply: its doing, not a server error.
+    const int code = errno;
+    if (log_.enabled(LogLevel::debug)) {
+      log_.debug("send to {}: {}", peer_name(fd), describe_errno(code));
+    }
+    return close_connection(fd);
+  }
+  // The kernel took part of it: the rest when the socket is writable, within the request's
+  // deadline as it stands (a client that reads a byte at a time gets no more time for it).
+  connection.reply_sent = static_cast<uint8_t>(connection.reply_sent + std::max<ssize_t>(sent, 0));
+  if (connection.state == ConnectionState::sending_reply) return;
+  if (!watch(fd, Interest::output)) return;
+  // Accepted in this turn: its deadline is the one it would have had waiting.
+  if (connection.state == ConnectionState::accepting) {
     requests_.push_back(fd, now_ + config_.timeout);
-    return;
   }
-  // The client reset or vanished before its reply: its doing, not a server error.
-  const int code = errno;
-  if (log_.enabled(LogLevel::debug)) {
-    log_.debug("send to {}: {}", peer_of(fd), describe_errno(code));
-  }
-  close_connection(fd);
+  connection.state = ConnectionState::sending_reply;
 }
 
-void Worker::on_writable(int fd) {
-  const auto found = pending_.find(fd);
-  if (found == pending_.end()) return close_connection(fd);
-  const PendingReply pending = found->second;
-  pending_.erase(found);
+// The whole reply is out: close, or linger when unread bytes would turn the close into a reset.
+void Worker::replied(int fd) {
+  Connection& connection = slot(fd);
   requests_.remove(fd);
-  send_reply(fd, pending.verdict, pending.offset, pending.filled, Watching::output);
-}
-
-void Worker::finish(int fd, bool filled, Watching watching) {
-  if (!filled) return close_connection(fd);  // all the client sent was read: a clean FIN
-  // Lingering close: a close() with unread bytes would send a reset, and a reset can destroy
-  // the reply before the client reads it. Half-close, discard what comes, close on EOF or at
-  // the linger deadline (nginx's lingering_close).
+  if (!connection.overflowed) return close_connection(fd);  // all was read: a clean FIN
+  // A close() with unread bytes sends a reset, and a reset can destroy the reply before the
+  // client reads it. Half-close, discard what comes, close on EOF or at the linger deadline
+  // (nginx's lingering_close).
+  connection.state = ConnectionState::lingering;
   ::shutdown(fd, SHUT_WR);
-  if (!watch(fd, Watching::input, watching)) return;
+  if (!watch(fd, Interest::input)) return;
   lingering_.push_back(fd, now_ + config_.linger_timeout);
 }
 
-void Worker::drain_lingering(int fd) {
-  for (int i = 0; i < kDrainReadsPerWakeUp; ++i) {
+// lingering: discard, until the client's EOF.
+void Worker::discard_lingering(int fd) {
+  for (int read = 0; read < kDiscardReadsPerWakeUp; ++read) {
     const ssize_t got = ::recv(fd, scratch_.data(), scratch_.size(), 0);
-    if (got > 0) continue;
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    if (got > 0 || (got < 0 && errno == EINTR)) continue;
+    if (got < 0 && would_block(errno)) return;
     return close_connection(fd);  // EOF or an error: nothing left to protect
   }
 }
 
-void Worker::expire(loop::Clock::time_point now) {
-  acceptor_.resume_due(now);
-  while (!requests_.empty() && requests_.front_deadline() <= now) {
+// Deadlines: waiting_request and sending_reply at --timeout, lingering at --linger-timeout.
+void Worker::expire() {
+  acceptor_.resume_due(now_);
+  while (!requests_.empty() && requests_.front_deadline() <= now_) {
     const int fd = requests_.front();
-    if (pending_.contains(fd)) {
+    if (slot(fd).state == ConnectionState::sending_reply) {
       Counters::bump(counters_.errors);
-      log_.warning("{} did not take its reply within {}", peer_of(fd),
+      log_.warning("{} did not take its reply within {}", peer_name(fd),
                    format_duration(config_.timeout));
     } else {
       Counters::bump(counters_.timed_out);
-      log_.warning("time out: {} sent nothing within {}", peer_of(fd),
+      log_.warning("time out: {} sent nothing within {}", peer_name(fd),
                    format_duration(config_.timeout));
     }
     close_connection(fd);
   }
-  while (!lingering_.empty() && lingering_.front_deadline() <= now) {
+  while (!lingering_.empty() && lingering_.front_deadline() <= now_) {
     close_connection(lingering_.front());
   }
 }
 
-bool Worker::watch(int fd, Watching wanted, Watching current) {
-  if (wanted == current) return true;
-  const uint32_t events = wanted == Watching::output ? EPOLLOUT : EPOLLIN;
-  auto done = current == Watching::nothing ? loop_.add(fd, events, token(Kind::connection, fd))
-                                           : loop_.modify(fd, events, token(Kind::connection, fd));
-  if (done) return true;
+bool Worker::watch(int fd, Interest wanted) {
+  Connection& connection = slot(fd);
+  if (connection.interest == wanted) return true;
+  const uint32_t events = wanted == Interest::output ? EPOLLOUT : EPOLLIN;
+  const uint64_t tag = token(Kind::connection, fd);
+  auto done = connection.interest == Interest::none ? loop_.add(fd, events, tag)
+                                                    : loop_.modify(fd, events, tag);
+  if (done) {
+    connection.interest = wanted;
+    return true;
+  }
   Counters::bump(counters_.errors);
   log_.error("{}", done.error().message());
   close_connection(fd);
@@ -250,9 +311,20 @@ bool Worker::watch(int fd, Watching wanted, Watching current) {
 }
 
 void Worker::close_connection(int fd) noexcept {
-  requests_.remove(fd);
-  lingering_.remove(fd);
-  if (!pending_.empty()) pending_.erase(fd);
+  Connection& connection = slot(fd);
+  switch (connection.state) {
+    case ConnectionState::waiting_request:
+    case ConnectionState::sending_reply:
+      requests_.remove(fd);
+      break;
+    case ConnectionState::lingering:
+      lingering_.remove(fd);
+      break;
+    case ConnectionState::closed:
+    case ConnectionState::accepting:
+      break;
+  }
+  connection = Connection{};
   // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
   ::close(fd);
   acceptor_.closed();

@@ -5,10 +5,15 @@
 #include <vector>
 
 using doorman::loop::Clock;
-using doorman::loop::DeadlineList;
+using doorman::loop::DeadlineLink;
 using namespace std::chrono_literals;
 
 namespace {
+
+struct Slot {
+  DeadlineLink link;
+};
+using DeadlineList = doorman::loop::DeadlineList<Slot>;
 
 std::vector<int> drain(DeadlineList& list) {
   std::vector<int> order;
@@ -20,14 +25,16 @@ std::vector<int> drain(DeadlineList& list) {
 }
 
 TEST(DeadlineList, StartsEmpty) {
-  DeadlineList list;
+  std::vector<Slot> slots(8);
+  DeadlineList list(slots);
   EXPECT_TRUE(list.empty());
   EXPECT_EQ(list.front(), DeadlineList::kNone);
   EXPECT_EQ(list.front_deadline(), Clock::time_point::max());
 }
 
 TEST(DeadlineList, KeepsInsertionOrderWhichIsDeadlineOrder) {
-  DeadlineList list;
+  std::vector<Slot> slots(16);
+  DeadlineList list(slots);
   const auto t0 = Clock::now();
   list.push_back(7, t0 + 1s);
   list.push_back(3, t0 + 2s);
@@ -38,30 +45,34 @@ TEST(DeadlineList, KeepsInsertionOrderWhichIsDeadlineOrder) {
 }
 
 TEST(DeadlineList, RemovesFromTheMiddleHeadAndTail) {
-  DeadlineList list;
+  std::vector<Slot> slots(8);
+  DeadlineList list(slots);
   const auto t0 = Clock::now();
   for (int id : {1, 2, 3, 4, 5})
     list.push_back(id, t0 + id * 1ms);
   list.remove(3);
   list.remove(1);
   list.remove(5);
-  EXPECT_FALSE(list.contains(3));
-  EXPECT_TRUE(list.contains(2));
+  EXPECT_FALSE(slots[3].link.linked());
+  EXPECT_TRUE(slots[2].link.linked());
   EXPECT_EQ(list.front_deadline(), t0 + 2ms);
   EXPECT_EQ(drain(list), (std::vector<int>{2, 4}));
 }
 
-TEST(DeadlineList, RemovingAnAbsentIdDoesNothing) {
-  DeadlineList list;
-  list.remove(42);
+TEST(DeadlineList, ASlotKnowsWhetherItIsListed) {
+  std::vector<Slot> slots(4);
+  DeadlineList list(slots);
+  EXPECT_FALSE(slots[1].link.linked());
   list.push_back(1, Clock::now());
-  list.remove(42);
-  list.remove(-1);
-  EXPECT_EQ(list.size(), 1u);
+  EXPECT_TRUE(slots[1].link.linked());
+  list.remove(1);
+  EXPECT_FALSE(slots[1].link.linked());
+  EXPECT_TRUE(list.empty());
 }
 
 TEST(DeadlineList, AnIdCanComeBackAfterRemoval) {
-  DeadlineList list;
+  std::vector<Slot> slots(16);
+  DeadlineList list(slots);
   const auto t0 = Clock::now();
   list.push_back(4, t0);
   list.push_back(9, t0 + 1ms);
@@ -70,11 +81,25 @@ TEST(DeadlineList, AnIdCanComeBackAfterRemoval) {
   EXPECT_EQ(drain(list), (std::vector<int>{9, 4}));
 }
 
-TEST(DeadlineList, GrowsForLargeIds) {
-  DeadlineList list;
-  list.push_back(100000, Clock::now());
+TEST(DeadlineList, TwoListsShareTheSlotsOfOneTable) {
+  std::vector<Slot> slots(8);
+  DeadlineList requests(slots);
+  DeadlineList lingering(slots);
+  const auto t0 = Clock::now();
+  requests.push_back(1, t0);
+  lingering.push_back(2, t0);
+  requests.push_back(3, t0 + 1ms);
+  EXPECT_EQ(drain(requests), (std::vector<int>{1, 3}));
+  EXPECT_EQ(drain(lingering), (std::vector<int>{2}));
+}
+
+TEST(DeadlineList, TheSlotsMayGrowWhileListed) {
+  std::vector<Slot> slots(8);
+  DeadlineList list(slots);
   list.push_back(5, Clock::now());
-  EXPECT_EQ(drain(list), (std::vector<int>{100000, 5}));
+  slots.resize(200'000);  // moves every slot: the list keeps ids, not pointers
+  list.push_back(100'000, Clock::now());
+  EXPECT_EQ(drain(list), (std::vector<int>{5, 100'000}));
 }
 
 }  // namespace

@@ -77,6 +77,8 @@ class Worker {
     Role role = Role::measured;
     Phase phase = Phase::unused;
     bool wrong = false;
+    loop::DeadlineLink timeout_link;    // in timeouts_
+    loop::DeadlineLink slow_send_link;  // in slow_sends_
   };
 
   Worker(const Config& config, SocketAddress target, Share share, loop::EventLoop loop);
@@ -107,9 +109,11 @@ class Worker {
   const SocketAddress target_;
   const Share share_;
   loop::EventLoop loop_;
-  std::vector<Conn> conns_;         // indexed by descriptor
-  loop::DeadlineList timeouts_;     // every connection's --timeout, from its connect
-  loop::DeadlineList slow_sends_;   // slow clients' moment to send
+  std::vector<Conn> conns_;  // indexed by descriptor
+  // Every connection's --timeout, from its connect.
+  loop::DeadlineList<Conn, &Conn::timeout_link> timeouts_{conns_};
+  // Slow clients' moment to send.
+  loop::DeadlineList<Conn, &Conn::slow_send_link> slow_sends_{conns_};
   std::vector<int> retrying_;       // Unix connects refused for a full backlog: try again
   std::vector<int> idle_datagram_;  // datagram sockets kept for the next request
   std::vector<char> scratch_;

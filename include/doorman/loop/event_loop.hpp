@@ -28,8 +28,9 @@ class EventLoop {
   Result<void> remove(int fd) noexcept;
 
   // Ready events into `events`; a timeout below zero waits for ever. An interrupted wait
-  // reports no events.
-  std::span<epoll_event> wait(std::span<epoll_event> events, int timeout_ms) noexcept;
+  // reports no events; any other failure (EBADF, EINVAL, EFAULT: a bug, not bad luck) is an
+  // error, so that a loop cannot spin on it unseen.
+  Result<std::span<epoll_event>> wait(std::span<epoll_event> events, int timeout_ms) noexcept;
 
   void wake() noexcept;
   // Resets the wake-up after kWakeToken was reported.

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "doorman/base/result.hpp"
+
 namespace doorman {
 
 class SocketAddress {
@@ -17,6 +19,10 @@ class SocketAddress {
   // The caller has checked the length against sun_path (Address::parse does).
   static SocketAddress unix_path(std::string_view path);
   static SocketAddress unix_abstract(std::string_view name);
+
+  // getsockname and getpeername of a descriptor.
+  static Result<SocketAddress> local_of(int fd);
+  static Result<SocketAddress> peer_of(int fd);
 
   int family() const noexcept { return storage_.ss_family; }
   const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }

@@ -2,6 +2,7 @@
 // The tutorial's rule: the request equal to the password, byte for byte, is welcomed; anything
 // else is sent away. Pure: bytes in, reply out. Any thread.
 
+#include <cstdint>
 #include <string_view>
 
 namespace doorman::proto {
@@ -9,7 +10,7 @@ namespace doorman::proto {
 inline constexpr std::string_view kWelcome = "welcome to server!";
 inline constexpr std::string_view kGoAway = "please go out!";
 
-enum class Verdict { welcome, go_away };
+enum class Verdict : uint8_t { welcome, go_away };
 
 // Takes the same time for every request of a given length, whatever its bytes: a guess that
 // shares a prefix with the password is not answered sooner or later than one that does not.

@@ -11,9 +11,11 @@ void define_options(CLI::App& app, CommandLine& line) {
                  "unix:/path, unix:@abstract (default localhost:8001)")
       ->type_name("ADDR");
   options::add_socket_type(app, config.type);
-  app.add_option("--backlog", config.backlog, "listen queue length, at least 1")
+  app.add_option("--backlog", config.backlog,
+                 "listen queue length, at least 1 (the tutorial's is 5; a short queue drops "
+                 "connections under a burst)")
       ->type_name("N")
-      ->capture_default_str()
+      ->default_str("somaxconn")
       ->check(options::whole_number("backlog", 1, 1 << 20));
   options::add_duration(app, "--timeout", config.timeout,
                         "how long a client has to send its request");

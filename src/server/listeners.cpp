@@ -8,11 +8,26 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 
 #include "doorman/net/socket.hpp"
 
 namespace doorman::server {
+
+// The kernel caps a larger backlog at net.core.somaxconn without a word, so the system's
+// maximum is what that file says (Go and Asio do the same); SOMAXCONN where it cannot be read.
+int listen_backlog(const Config& config) {
+  if (config.backlog > 0) return config.backlog;
+  std::FILE* file = std::fopen("/proc/sys/net/core/somaxconn", "re");
+  int maximum = 0;
+  if (file != nullptr) {
+    if (std::fscanf(file, "%d", &maximum) != 1) maximum = 0;
+    std::fclose(file);
+  }
+  return maximum > 0 ? maximum : SOMAXCONN;
+}
+
 namespace {
 
 Result<void> set_option(Socket& socket, const SocketAddress& address, int level, int name,
@@ -37,7 +52,7 @@ Result<bool> unix_socket_is_live(const SocketAddress& address, SocketType type) 
 
 Result<void> listen_if_stream(Socket& socket, const Config& config) {
   if (config.type != SocketType::stream) return {};
-  return socket.listen(config.backlog);
+  return socket.listen(listen_backlog(config));
 }
 
 // SO_REUSEPORT lets any process of the same user bind a port that is already served, and the

@@ -16,7 +16,7 @@ namespace doorman::server {
 struct Config {
   std::vector<Address> listen;  // empty means the tutorial's localhost:8001
   SocketType type = SocketType::stream;
-  int backlog = 5;
+  int backlog = 0;  // 0: the system's maximum, net.core.somaxconn
   Duration timeout = std::chrono::seconds(5);
   size_t read_size = 1024;
   std::string password = "1";

@@ -18,6 +18,9 @@
 
 namespace doorman::server {
 
+// --backlog, or the system's maximum when it is not given.
+int listen_backlog(const Config& config);
+
 class Listeners {
  public:
   static Result<Listeners> open(const Config& config, unsigned workers);

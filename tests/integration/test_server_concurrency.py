@@ -23,8 +23,11 @@ class SilentClients(unittest.TestCase):
         # One worker: the same loop holds the silent connections and serves the good client.
         server = st.start_server(self, '--timeout', f'{self.TIMEOUT}s', '--backlog', '512')
         started = time.monotonic()
-        silent = st.open_silent(server.address, self.SILENT)
+        silent, connected = [], []
         self.addCleanup(st.close_all, silent)
+        for _ in range(self.SILENT):
+            connected.append(time.monotonic())  # the server's clock starts at accept, later
+            silent.append(st.connect(server.address))
         for attempt in range(5):
             with self.subTest(attempt=attempt):
                 began = time.monotonic()
@@ -34,11 +37,15 @@ class SilentClients(unittest.TestCase):
         self.assertLess(time.monotonic() - started, self.TIMEOUT,
                         'too slow to tell: the silent clients timed out meanwhile')
 
-        # Each silent one is closed at its own deadline, told nothing, and reported.
-        for index, sock in enumerate(silent):
-            ending = st.closed_by_peer(sock, timeout=self.TIMEOUT + 5)
+        # Each silent one is closed at its own deadline (timed from its connect), told nothing,
+        # and reported. The margins hold scheduling noise; a timeout 1.5 times too long fails.
+        endings = st.closing_times(silent, timeout=self.TIMEOUT * 2)
+        for index, ((ending, closed), opened) in enumerate(zip(endings, connected)):
             self.assertEqual(ending, 'eof', f'silent client {index}')
-        self.assertGreaterEqual(time.monotonic() - started, self.TIMEOUT - 0.1)
+            self.assertGreaterEqual(closed - opened, self.TIMEOUT - 0.05,
+                                    f'silent client {index} closed before its deadline')
+            self.assertLessEqual(closed - opened, self.TIMEOUT + 0.3,
+                                 f'silent client {index} closed long after its deadline')
         for index in range(self.SILENT):
             server.process.wait_for_line(r'\bwarning time out: 127\.0\.0\.1:\d+ ', timeout=5)
         status, counters = server.stop()
@@ -50,18 +57,20 @@ class SilentClients(unittest.TestCase):
         # Deadlines are per connection: one that arrives later is closed later.
         timeout = 1.0
         server = st.start_server(self, '--timeout', f'{timeout}s')
+        early_start = time.monotonic()  # before the connect: the server's clock starts later
         with st.connect(server.address) as early:
-            early_start = time.monotonic()
             time.sleep(0.5)  # the gap between the two clients is what is tested
+            late_start = time.monotonic()
             with st.connect(server.address) as late:
-                late_start = time.monotonic()
                 self.assertEqual(st.closed_by_peer(early, timeout=5), 'eof')
                 early_end = time.monotonic()
                 self.assertEqual(st.closed_by_peer(late, timeout=5), 'eof')
                 late_end = time.monotonic()
         self.assertGreaterEqual(early_end - early_start, timeout - 0.05)
+        self.assertLessEqual(early_end - early_start, timeout + 0.3)
         # Closed with the early one, it would have lived only about half the timeout.
         self.assertGreaterEqual(late_end - late_start, timeout - 0.05)
+        self.assertLessEqual(late_end - late_start, timeout + 0.3)
 
 
 class ManyClients(unittest.TestCase):

@@ -118,15 +118,63 @@ def server_argv(*args, listen=('127.0.0.1:0',), threads=1, wrapper=()):
 
 
 def start_server(test, *args, listen=('127.0.0.1:0',), threads=1, wrapper=(), cwd=None,
-                 ready_timeout=10, lines=None):
+                 ready_timeout=10, lines=None, env=None):
     """Starts doorman-server (stopped in the test's cleanups) and waits for its `listening on`
     lines: one per --listen, or `lines` of them when an address resolves to several."""
     argv = server_argv(*args, listen=listen, threads=threads, wrapper=wrapper)
-    process = dt.start(test, argv, cwd=cwd)
+    process = dt.start(test, argv, cwd=cwd, env=env)
     expected = len(listen) if lines is None else lines
     addresses = [Address(process.wait_for_line(LISTENING_RE, timeout=ready_timeout)['address'])
                  for _ in range(expected)]
     return Server(process, addresses)
+
+
+# --- Fault injection ------------------------------------------------------------------------
+
+FAULT_LIBRARY = 'doorman-fault.so'  # tests/fault: preloaded, it makes system calls fail
+# The errors a server must ride out without losing the client: the call is simply made again.
+HARMLESS_FAULTS = ('EINTR', 'EAGAIN', 'short')
+
+
+class Faults:
+    """The record of what doorman-fault injected into a server: `CALL ACTION PEER` lines."""
+
+    def __init__(self, log_path):
+        self.log_path = log_path
+
+    def records(self):
+        try:
+            with open(self.log_path) as log:
+                return [tuple(line.split()) for line in log if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def count(self, call=None, action=None):
+        return sum(1 for record in self.records()
+                   if call in (None, record[0]) and action in (None, record[1]))
+
+    def hit_ports(self):
+        """The client ports (the server's peers) that met a fault no server can hide: an error
+        other than HARMLESS_FAULTS on their own connection."""
+        ports = set()
+        for _call, action, peer in self.records():
+            if action not in HARMLESS_FAULTS and peer not in ('-', 'unix'):
+                ports.add(int(peer.rsplit(':', 1)[1]))
+        return ports
+
+
+def start_server_with_faults(test, faults, *args, seed=1, **kwargs):
+    """doorman-server with doorman-fault preloaded: `faults` as DOORMAN_FAULT (for instance
+    'send:short:1.0,recv:EINTR:0.05'), a fixed seed so a failure can be replayed. Returns
+    (Server, Faults)."""
+    log_path = os.path.join(dt.temp_dir(test), 'faults.log')
+    env = dict(os.environ)
+    env.update(LD_PRELOAD=dt.binary(FAULT_LIBRARY), DOORMAN_FAULT=faults,
+               DOORMAN_FAULT_SEED=str(seed), DOORMAN_FAULT_LOG=log_path)
+    # A sanitizer build wants its runtime first in the library list; the shim comes before it.
+    env['ASAN_OPTIONS'] = ':'.join(filter(None, [env.get('ASAN_OPTIONS'),
+                                                 'verify_asan_link_order=0']))
+    return start_server(test, *args, env=env, **kwargs), Faults(log_path)
 
 
 def stopped_counters(process):
@@ -245,6 +293,33 @@ def burst_connect(address, count, timeout=5):
     return sockets
 
 
+def closing_times(sockets, timeout):
+    """Waits (bounded by `timeout`) until the peer has ended each of `sockets`, all at once on
+    one selector, so each end is timed when it happens rather than when its turn to be looked
+    at came. Returns [(ending, time.monotonic() of it)], ending as closed_by_peer's; a socket
+    still open at the deadline fails the test."""
+    endings = [None] * len(sockets)
+    selector = selectors.DefaultSelector()
+    try:
+        for index, sock in enumerate(sockets):
+            selector.register(sock, selectors.EVENT_READ, index)
+        deadline = time.monotonic() + timeout
+        pending = len(sockets)
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f'{pending} of {len(sockets)} connections still open after '
+                                     f'{timeout} s')
+            for key, _ in selector.select(remaining):
+                now = time.monotonic()
+                selector.unregister(key.fileobj)
+                endings[key.data] = (closed_by_peer(key.fileobj, 0), now)
+                pending -= 1
+    finally:
+        selector.close()
+    return endings
+
+
 def close_all(sockets):
     for sock in sockets:
         try:
@@ -254,12 +329,13 @@ def close_all(sockets):
 
 
 def closed_by_peer(sock, timeout):
-    """Waits up to `timeout` for the peer to end the connection: 'eof', 'reset', or None (still
-    open). Data instead of an end is an error: a silent client must be told nothing."""
+    """Waits up to `timeout` (0: only looks) for the peer to end the connection: 'eof', 'reset',
+    or None (still open). Data instead of an end is an error: a silent client must be told
+    nothing."""
     sock.settimeout(timeout)
     try:
         data = sock.recv(1024)
-    except socket.timeout:
+    except (socket.timeout, BlockingIOError):
         return None
     except ConnectionResetError:
         return 'reset'
@@ -273,9 +349,10 @@ def set_linger_zero(sock):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
 
 
-def many_exchanges(address, messages, timeout=20):
+def many_exchanges(address, messages, timeout=20, local_ports=None):
     """Runs one stream client per message, all at once, on one selector: connect, send, read
-    until EOF. Returns the replies in order (an exception object for a failed client)."""
+    until EOF. Returns the replies in order (an exception object for a failed client).
+    `local_ports`, a list, receives each client's own port (the server's peer), in order."""
     selector = selectors.DefaultSelector()
     state = {}
     replies = [None] * len(messages)
@@ -285,6 +362,9 @@ def many_exchanges(address, messages, timeout=20):
             sock = socket.socket(address.family, socket.SOCK_STREAM)
             sock.setblocking(False)
             error = sock.connect_ex(address.sockaddr)
+            if local_ports is not None:
+                local_ports.append(sock.getsockname()[1] if address.family != socket.AF_UNIX
+                                   else None)
             if error not in (0, 115):  # EINPROGRESS
                 sock.close()
                 replies[index] = OSError(error, os.strerror(error))

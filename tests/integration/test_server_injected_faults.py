@@ -62,9 +62,6 @@ class InterruptedCalls(unittest.TestCase):
     CLIENTS = 2000
     WAVE = 500  # clients at once
 
-    # EINTR defect: interrupted calls must be retried (a send that meets EINTR closes the
-    # connection without the reply; found by this test).
-    @unittest.expectedFailure
     def test_eintr_on_every_call_loses_no_client(self):
         server, faults = st.start_server_with_faults(self, ','.join(EINTR_EVERYWHERE),
                                                      '--timeout', '10s', '--backlog', '4096',
@@ -162,9 +159,6 @@ class MixedLoadUnderFailures(unittest.TestCase):
     def test_hard_failures_lose_only_the_clients_they_hit(self):
         self.run_mixed_load(','.join(HARD_FAILURES))
 
-    # EINTR defect: interrupted calls must be retried (the send that meets EINTR loses its
-    # client, which no fault of its own hit).
-    @unittest.expectedFailure
     def test_hard_failures_and_eintr_everywhere(self):
         self.run_mixed_load(','.join(HARD_FAILURES + EINTR_EVERYWHERE))
 

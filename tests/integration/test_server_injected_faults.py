@@ -9,6 +9,7 @@ Each test prints its figures on stderr (ctest -V shows them).
 
 import os
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
@@ -54,6 +55,35 @@ class PartialSends(unittest.TestCase):
         self.assertGreaterEqual(shorts, 3 * (len(messages) + len(MESSAGES)))
         status, counters = server.stop()
         self.assertEqual((status, counters['errors']), (0, 0), counters)
+
+
+class StalledReplies(unittest.TestCase):
+    """A client that does not take its reply gets no more time than the request's deadline:
+    the send that has to wait keeps the deadline from the connect, it does not start a new
+    one."""
+
+    TIMEOUT = 1.0
+    SPEAKS_AFTER = 0.6
+
+    def test_a_stalled_reply_keeps_the_requests_deadline(self):
+        # Every send would block, as with a client whose receive window stays shut.
+        server, _ = st.start_server_with_faults(self, 'send:EAGAIN:1.0',
+                                                '--timeout', f'{self.TIMEOUT}s')
+        began = time.monotonic()
+        sock = st.connect(server.address)
+        self.addCleanup(sock.close)
+        time.sleep(self.SPEAKS_AFTER)  # the client's think time is the point, not a wait
+        sock.sendall(b'1')
+        ended = st.closed_by_peer(sock, timeout=5)
+        elapsed = time.monotonic() - began
+        figures(self, f'closed {elapsed:.3f} s after the connect ({ended}), timeout '
+                      f'{self.TIMEOUT} s')
+        self.assertIsNotNone(ended)
+        self.assertGreater(elapsed, self.TIMEOUT - 0.05)
+        self.assertLess(elapsed, self.TIMEOUT + 0.3)
+        status, counters = server.stop()
+        self.assertEqual((status, counters['errors'], counters['timed_out']), (0, 1, 0),
+                         counters)
 
 
 class InterruptedCalls(unittest.TestCase):

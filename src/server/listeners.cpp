@@ -1,11 +1,14 @@
 #include "doorman/server/listeners.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -38,16 +41,54 @@ Result<void> set_option(Socket& socket, const SocketAddress& address, int level,
   return {};
 }
 
-// Is a live server behind this Unix socket file? A stale one (its server died) refuses.
-Result<bool> unix_socket_is_live(const SocketAddress& address, SocketType type) {
+// Is a live server behind this Unix socket file? A stale one (its server died) refuses. A
+// live one may still not answer the probe: it serves the other socket type (EPROTOTYPE), or its
+// queue is full (the probe times out); both mean the address is in use.
+Result<void> refuse_if_live(const SocketAddress& address, SocketType type) {
+  const std::string label = address.to_string();
   auto probe = Socket::create(AF_UNIX, type);
   if (!probe) return std::move(probe).error();
   auto connected = probe->connect(address, std::chrono::seconds(1));
-  if (connected) return true;
-  const int code = connected.error().code();
-  if (code == ECONNREFUSED) return false;
-  return Error("connect (to look for a running server)", address.to_string(), code,
-               code == EPROTOTYPE ? "a socket of the other type has that name" : "");
+  if (connected) return Error("bind", label, EADDRINUSE, "a running server answers on that socket");
+  switch (const int code = connected.error().code()) {
+    case ECONNREFUSED:
+      return {};
+    case EPROTOTYPE:
+      return Error("bind", label, EADDRINUSE,
+                   "a running server of the other socket type (stream or dgram) owns it");
+    case ETIMEDOUT:
+    case EAGAIN:
+      return Error("bind", label, EADDRINUSE,
+                   "a running server owns it and does not accept (its queue is full)");
+    default:
+      return Error("connect (to look for a running server)", label, code);
+  }
+}
+
+// Two servers starting at once on one path would each find the other's fresh socket "stale"
+// between their check and their bind: a lock beside the socket, held while the server runs,
+// makes the check and the bind one step. A lock file replaced while we waited for it (its
+// holder removed it on exit) is not ours: open the new one.
+Result<Fd> lock_unix_path(const std::string& path, const std::string& label) {
+  const std::string lock_path = path + ".lock";
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!lock) return Error("open lock file", lock_path, errno);
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        return Error("bind", label, EADDRINUSE,
+                     "another doorman-server holds " + lock_path + " for that path");
+      }
+      return Error("lock", lock_path, errno);
+    }
+    struct stat held {};
+    struct stat named {};
+    if (::fstat(lock.get(), &held) == 0 && ::stat(lock_path.c_str(), &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+      return lock;
+    }
+  }
+  return Error::described("lock", lock_path, "the lock file keeps being replaced");
 }
 
 Result<void> listen_if_stream(Socket& socket, const Config& config) {
@@ -112,6 +153,11 @@ Result<Listeners> Listeners::open(const Config& config, unsigned workers) {
     bool served = false;
     for (SocketAddress one : *resolved) {
       one.set_port(port);
+      if (port != 0 && listeners.serves(one)) {
+        listeners.duplicates_.push_back(one.to_string());
+        served = true;
+        continue;
+      }
       auto opened = listeners.open_inet(config, one, workers);
       if (opened) {
         port = *opened;
@@ -180,17 +226,34 @@ Result<void> Listeners::open_unix(const Config& config, const Address& address, 
   const std::string label = where.to_string();
   const bool has_file = address.kind() == Address::Kind::unix_path;
 
+  for (const SocketAddress& served : bound_) {
+    if (served == where) {
+      duplicates_.push_back(label);
+      return {};
+    }
+  }
+  // Held from the check to the bind, then for as long as the server runs; a lock file left
+  // behind by a failed start is removed while still held.
+  Fd lock;
+  struct LockFileRemover {
+    const std::string& path;
+    const Fd& lock;
+    ~LockFileRemover() {
+      if (lock) ::unlink((path + ".lock").c_str());
+    }
+  } remover{address.path(), lock};
+  if (has_file) {
+    auto locked = lock_unix_path(address.path(), label);
+    if (!locked) return std::move(locked).error();
+    lock = std::move(locked).value();
+  }
   struct stat existing {};
   if (has_file && ::lstat(address.path().c_str(), &existing) == 0) {
     if (!S_ISSOCK(existing.st_mode)) {
       return Error::described("bind", label, "the path exists and is not a socket",
                               "remove it or choose another path");
     }
-    auto live = unix_socket_is_live(where, config.type);
-    if (!live) return std::move(live).error();
-    if (*live) {
-      return Error("bind", label, EADDRINUSE, "a running server answers on that socket");
-    }
+    if (auto live = refuse_if_live(where, config.type); !live) return live;
     // A stale socket file, left by a server that died: ours to replace.
     if (::unlink(address.path().c_str()) != 0 && errno != ENOENT) {
       return Error("remove stale socket", label, errno);
@@ -211,7 +274,8 @@ Result<void> Listeners::open_unix(const Config& config, const Address& address, 
   if (has_file) {
     struct stat created_file {};
     if (::lstat(address.path().c_str(), &created_file) == 0) {
-      files_.push_back(OwnedFile{address.path(), created_file.st_dev, created_file.st_ino});
+      files_.push_back(
+          OwnedFile{address.path(), created_file.st_dev, created_file.st_ino, std::move(lock)});
     }
   }
   if (auto listening = listen_if_stream(socket, config); !listening) return listening;
@@ -228,7 +292,13 @@ Listeners::~Listeners() {
         now.st_ino == file.inode) {
       ::unlink(file.path.c_str());
     }
+    // Removed while still held: a server waiting for it finds it replaced and opens the new one.
+    if (file.lock) ::unlink((file.path + ".lock").c_str());
   }
+}
+
+bool Listeners::serves(const SocketAddress& address) const noexcept {
+  return std::find(bound_.begin(), bound_.end(), address) != bound_.end();
 }
 
 std::vector<Listeners::Served> Listeners::for_worker(unsigned index) const {

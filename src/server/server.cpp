@@ -18,10 +18,24 @@
 namespace doorman::server {
 namespace {
 
-// Descriptors a server needs besides its connections: stdio and a margin, and per worker its
-// epoll, eventfd, reserve, listeners and the one connection it may hold while refusing it.
-size_t descriptors_besides_connections(const Config& config) {
-  return 8 + size_t{config.threads} * (4 + config.listen.size());
+// Descriptors a server needs besides its connections: stdio and a margin, the listening
+// sockets (a name may resolve to several addresses, each with a socket per worker), and per
+// worker its epoll, eventfd, reserve and the one connection it may hold while refusing it.
+size_t descriptors_besides_connections(const Config& config, const Listeners& listeners) {
+  return 8 + listeners.socket_count() + size_t{config.threads} * 4;
+}
+
+// Running out of descriptors at start-up is a limit the user can change: say which.
+Error with_descriptor_hint(Error error) {
+  if (error.code() != EMFILE && error.code() != ENFILE) return error;
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  const std::string hint =
+      error.code() == EMFILE
+          ? "the descriptor limit is " + std::to_string(limit.rlim_cur) +
+                " (ulimit -n, LimitNOFILE=): raise it, or use fewer --threads or --listen"
+          : "the system's descriptor table is full (fs.file-max)";
+  return Error(error.operation(), error.address(), error.code(), hint);
 }
 
 // The soft limit is often 1024 while the hard limit allows far more: take what we may.
@@ -64,18 +78,6 @@ Result<void> serve(Config config, const Log& log) {
   if (config.listen.empty()) config.listen.push_back(default_listen_address());
   if (config.threads == 0) config.threads = usable_cpus();
   const size_t descriptors = raise_descriptor_limit(log);
-  // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
-  // over the limit still has a descriptor to accept with, so the queue drains (the reserve
-  // descriptor stays as the fallback for descriptors used outside this count).
-  const size_t reserved = descriptors_besides_connections(config);
-  const size_t affordable = descriptors > reserved + 1 ? descriptors - reserved : 1;
-  if (config.max_connections == 0) {
-    config.max_connections = affordable;
-  } else if (config.max_connections > affordable) {
-    log.warning("--max-connections {} is more than the descriptor limit {} allows: using {}",
-                config.max_connections, descriptors, affordable);
-    config.max_connections = affordable;
-  }
 
   // Signals are taken by this thread alone (sigwait below); the workers inherit the mask. A
   // peer that vanishes must never kill the server with SIGPIPE.
@@ -88,14 +90,27 @@ Result<void> serve(Config config, const Log& log) {
   ::signal(SIGPIPE, SIG_IGN);
 
   auto listeners = Listeners::open(config, config.threads);
-  if (!listeners) return std::move(listeners).error();
+  if (!listeners) return with_descriptor_hint(std::move(listeners).error());
+
+  // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
+  // over the limit still has a descriptor to accept with, so the queue drains (the reserve
+  // descriptor stays as the fallback for descriptors used outside this count).
+  const size_t reserved = descriptors_besides_connections(config, *listeners);
+  const size_t affordable = descriptors > reserved + 1 ? descriptors - reserved : 1;
+  if (config.max_connections == 0) {
+    config.max_connections = affordable;
+  } else if (config.max_connections > affordable) {
+    log.warning("--max-connections {} is more than the descriptor limit {} allows: using {}",
+                config.max_connections, descriptors, affordable);
+    config.max_connections = affordable;
+  }
 
   Admission admission;
   admission.limit = config.max_connections;
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned index = 0; index < config.threads; ++index) {
     auto worker = Worker::create(config, listeners->for_worker(index), admission, log);
-    if (!worker) return std::move(worker).error();
+    if (!worker) return with_descriptor_hint(std::move(worker).error());
     workers.push_back(std::move(worker).value());
   }
   // A worker whose loop cannot go on records why and stops the server as a signal would.
@@ -110,6 +125,9 @@ Result<void> serve(Config config, const Log& log) {
     });
   }
 
+  for (const std::string& duplicate : listeners->duplicates()) {
+    log.warning("{} is given more than once in --listen: served once", duplicate);
+  }
   for (const Error& skipped : listeners->skipped()) {
     log.warning("not listening on {}: {}", skipped.address(), skipped.reason());
   }

@@ -41,17 +41,24 @@ class Listeners {
   const std::vector<SocketAddress>& bound() const noexcept { return bound_; }
   // Addresses of a name that this host cannot bind, skipped because another one is served.
   const std::vector<Error>& skipped() const noexcept { return skipped_; }
+  // Addresses given more than once (or names that resolve to one already served): served once.
+  const std::vector<std::string>& duplicates() const noexcept { return duplicates_; }
+  // Listening sockets open, for the descriptor budget: a name may resolve to several
+  // addresses, each with a socket per worker.
+  size_t socket_count() const noexcept { return sockets_.size(); }
 
  private:
   Listeners() = default;
   // Returns the port bound (the kernel's choice for port 0).
   Result<uint16_t> open_inet(const Config& config, const SocketAddress& address, unsigned workers);
   Result<void> open_unix(const Config& config, const Address& address, unsigned workers);
+  bool serves(const SocketAddress& address) const noexcept;
 
   struct OwnedFile {
     std::string path;
     dev_t device;
     ino_t inode;
+    Fd lock;  // PATH.lock, held while the server runs
   };
   struct Owned {
     Fd fd;
@@ -62,6 +69,7 @@ class Listeners {
   std::vector<Owned> sockets_;
   std::vector<SocketAddress> bound_;
   std::vector<Error> skipped_;
+  std::vector<std::string> duplicates_;
   std::vector<OwnedFile> files_;
 };
 

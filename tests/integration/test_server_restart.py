@@ -1,0 +1,158 @@
+"""Start-up after a crash and start-up races (B4, B6): a server killed with SIGKILL is
+replaced at once on its TCP port and on its Unix path; two servers starting on one path never
+take each other's socket; a path held by a server of the other type, an address given twice and
+running out of descriptors at start are each one clear line.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+import doorman_testing as dt  # noqa: E402
+import server_testing as st  # noqa: E402
+
+
+def kill_hard(server):
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.popen.wait(timeout=10)
+
+
+class KilledAndRestarted(unittest.TestCase):
+    RESTART_WITHIN = 0.1
+
+    def restart_time(self, listen, *args):
+        """Kills a server with SIGKILL while clients are connected, starts a new one on the
+        same address; returns the new Server and the seconds from the kill until it serves."""
+        first = st.start_server(self, *args, listen=(listen,))
+        clients = st.open_silent(first.address, 20)
+        self.addCleanup(st.close_all, clients)
+        self.assertEqual(st.exchange(first.address, b'1'), st.WELCOME)
+        killed = time.monotonic()
+        kill_hard(first)
+        second = st.start_server(self, *args, listen=(first.address.text,))
+        serving = time.monotonic() - killed
+        self.assertEqual(st.exchange(second.address, b'1'), st.WELCOME)
+        return second, serving
+
+    def test_tcp_port_is_listened_on_again_at_once(self):
+        _, serving = self.restart_time('127.0.0.1:0')
+        print(f'\nTCP: serving again {serving * 1000:.0f} ms after SIGKILL', file=sys.stderr)
+        # The new process's start-up is in this figure too; the port itself is free at once
+        # (SO_REUSEADDR over the dead server's connections).
+        self.assertLess(serving, self.RESTART_WITHIN * 5)
+
+    def test_tcp_bind_succeeds_within_100ms_of_the_kill(self):
+        first = st.start_server(self)
+        clients = st.open_silent(first.address, 20)
+        self.addCleanup(st.close_all, clients)
+        kill_hard(first)
+        killed = time.monotonic()
+        # What a new server does first: bind the same port (with SO_REUSEADDR, as it does).
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(first.address.sockaddr)
+            probe.listen(1)
+        self.assertLess(time.monotonic() - killed, self.RESTART_WITHIN)
+
+    def test_unix_path_is_reclaimed(self):
+        path = os.path.join(dt.temp_dir(self), 'd.sock')
+        second, serving = self.restart_time('unix:' + path)
+        print(f'\nUnix: serving again {serving * 1000:.0f} ms after SIGKILL', file=sys.stderr)
+        self.assertLess(serving, self.RESTART_WITHIN * 5)
+        status, _ = second.stop()
+        self.assertEqual(status, 0)
+        self.assertFalse(os.path.exists(path))
+        self.assertFalse(os.path.exists(path + '.lock'))
+
+
+class UnixPathRaces(unittest.TestCase):
+    def setUp(self):
+        self.path = os.path.join(dt.temp_dir(self), 'd.sock')
+
+    def test_servers_starting_together_leave_exactly_one_serving(self):
+        for round in range(5):
+            with self.subTest(round=round):
+                processes = [subprocess.Popen(st.server_argv(listen=('unix:' + self.path,)),
+                                              stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.PIPE, text=True)
+                             for _ in range(4)]
+                try:
+                    # The losers exit by themselves; the winner serves until stopped.
+                    deadline = time.monotonic() + 10
+                    while (sum(p.poll() is None for p in processes) > 1
+                           and time.monotonic() < deadline):
+                        time.sleep(0.02)
+                    running = [p for p in processes if p.poll() is None]
+                    self.assertEqual(len(running), 1, [p.returncode for p in processes])
+                    for loser in processes:
+                        if loser.poll() is not None:
+                            self.assertEqual(loser.returncode, st.EX_UNAVAILABLE)
+                    self.assertEqual(st.exchange(st.Address('unix:' + self.path), b'1'),
+                                     st.WELCOME)
+                finally:
+                    for process in processes:
+                        if process.poll() is None:
+                            process.send_signal(signal.SIGTERM)
+                    for process in processes:
+                        process.communicate(timeout=10)
+                self.assertFalse(os.path.exists(self.path))
+
+    def test_a_path_held_by_a_server_of_the_other_type_is_in_use(self):
+        for held, started in (('stream', 'dgram'), ('dgram', 'stream')):
+            with self.subTest(held=held):
+                server = st.start_server(self, '--type', held, listen=('unix:' + self.path,))
+                status, _, stderr = st.run_server('--listen', 'unix:' + self.path,
+                                                  '--type', started)
+                self.assertEqual(status, st.EX_UNAVAILABLE, stderr)
+                self.assertEqual(len(stderr.splitlines()), 1, stderr)
+                self.assertIn('in use', stderr)
+                server.stop()
+
+    def test_a_path_whose_server_does_not_accept_is_in_use(self):
+        # A live listener with a full queue that never accepts: the probe cannot connect.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as busy:
+            busy.bind(self.path)
+            busy.listen(0)
+            queued = []
+            self.addCleanup(st.close_all, queued)
+            for _ in range(4):
+                client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                client.setblocking(False)
+                queued.append(client)
+                try:
+                    client.connect(self.path)
+                except BlockingIOError:
+                    break
+            status, _, stderr = st.run_server('--listen', 'unix:' + self.path)
+        self.assertEqual(status, st.EX_UNAVAILABLE, stderr)
+        self.assertIn('in use', stderr)
+        self.assertEqual(len(stderr.splitlines()), 1, stderr)
+
+
+class StartUpHints(unittest.TestCase):
+    def test_an_address_given_twice_is_served_once(self):
+        port = dt.free_port()
+        address = f'127.0.0.1:{port}'
+        server = st.start_server(self, listen=(address, address), lines=1)
+        self.assertEqual(st.exchange(server.address, b'1'), st.WELCOME)
+        self.assertTrue(any('given more than once in --listen: served once' in line
+                            for line in server.process.lines('stderr')))
+        status, _ = server.stop()
+        self.assertEqual(status, 0)
+
+    def test_running_out_of_descriptors_at_start_says_which_limit(self):
+        status, _, stderr = st.run_server('--listen', '127.0.0.1:0', '--threads', '8',
+                                          wrapper=('prlimit', '--nofile=8:8'))
+        self.assertEqual(len(stderr.splitlines()), 1, stderr)
+        self.assertIn('too many open files', stderr.lower())
+        self.assertIn('descriptor limit is 8', stderr)
+        self.assertNotEqual(status, 0)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sysexits.h>
 
+#include <cerrno>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -56,9 +58,20 @@ unsigned usable_cpus() {
   return std::max(1U, std::thread::hardware_concurrency());
 }
 
+// Why the server could not start, as sysexits: no permission, an address that cannot be
+// served, or the system failed.
+Failure cannot_start(const Error& error) {
+  if (error.code() == EACCES || error.code() == EPERM) return {EX_NOPERM, error.message()};
+  const std::string& operation = error.operation();
+  if (operation == "bind" || operation == "resolve" || operation == "listen") {
+    return {EX_UNAVAILABLE, error.message()};
+  }
+  return {EX_OSERR, error.message()};
+}
+
 }  // namespace
 
-Result<void> serve(Config config, const Log& log) {
+Result<void, Failure> serve(Config config, const Log& log) {
   if (config.listen.empty()) config.listen.push_back(default_listen_address());
   if (config.threads == 0) config.threads = usable_cpus();
   const size_t descriptors = raise_descriptor_limit(log);
@@ -86,14 +99,14 @@ Result<void> serve(Config config, const Log& log) {
   ::signal(SIGPIPE, SIG_IGN);
 
   auto listeners = Listeners::open(config, config.threads);
-  if (!listeners) return std::move(listeners).error();
+  if (!listeners) return cannot_start(listeners.error());
 
   Admission admission;
   admission.limit = config.max_connections;
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned index = 0; index < config.threads; ++index) {
     auto worker = Worker::create(config, listeners->for_worker(index), admission, log);
-    if (!worker) return std::move(worker).error();
+    if (!worker) return cannot_start(worker.error());
     workers.push_back(std::move(worker).value());
   }
   std::vector<std::jthread> threads;

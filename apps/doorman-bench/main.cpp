@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
       "check the reply; the result has connections/s, latency percentiles and errors.",
       "doorman-bench"};
   app.footer(
-      "Exit status: 0 the run completed (errors are in the report); 64 a bad option; 69 the "
+      "Exit status: 0 the run completed (errors are in the report); 64 a bad option; 69 the\n"
       "target could not be reached at all; 71 a system error; 74 cannot write to stdout.");
   bench::CommandLine line;
   bench::define_options(app, line);

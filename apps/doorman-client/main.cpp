@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
   CLI::App app{"The tutorial's socket client: connect, wait, send a message, print the reply.",
                "doorman-client"};
   app.footer(
-      "Exit status: 0 the reply was printed; 64 a bad option; 68 a host that does not resolve; "
-      "69 cannot connect; 71 another system error; 74 cannot write to stdout; 75 no reply "
+      "Exit status: 0 the reply was printed; 64 a bad option; 68 a host that does not resolve;\n"
+      "69 cannot connect; 71 another system error; 74 cannot write to stdout; 75 no reply\n"
       "within --reply-timeout; 76 the server closed the connection without a reply.");
   app.add_option("--connect", server_text,
                  "server address: host:port, [v6]:port, unix:/path, unix:@abstract")

@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
       "and is answered 'welcome to server!' or 'please go out!'.",
       "doorman-server"};
   app.footer(
-      "Exit status: 0 after SIGINT, SIGTERM or SIGHUP; 64 a bad option; 69 an address that "
+      "Exit status: 0 after SIGINT, SIGTERM or SIGHUP; 64 a bad option; 69 an address that\n"
       "cannot be served (in use, unresolvable); 71 another system error; 77 no permission.");
   server::CommandLine line;
   server::define_options(app, line);

@@ -47,10 +47,15 @@ def readme_section(program):
     return found.group(1) if found else ""
 
 
+def man_page(program):
+    # troff writes a hyphen as \- so that it is not hyphenated: read it back as '-'.
+    return read("docs", "man", program + ".1").replace("\\-", "-")
+
+
 def man_section(program, name):
-    """The body of the man page's `.SH name` section, with troff's \\- read back as '-'."""
-    man = read("docs", "man", program + ".1").replace("\\-", "-")
-    found = re.search(r'^\.SH "?' + re.escape(name) + r'"?\n(.*?)(?=^\.SH |\Z)', man, re.M | re.S)
+    """The body of the man page's `.SH name` section."""
+    found = re.search(r'^\.SH "?' + re.escape(name) + r'"?\n(.*?)(?=^\.SH |\Z)', man_page(program),
+                      re.M | re.S)
     return found.group(1) if found else ""
 
 
@@ -58,19 +63,8 @@ def built(program):
     return os.path.exists(os.path.join(BUILD, program))
 
 
-class DocsAgreeWithHelp(unittest.TestCase):
-    def check(self, program):
-        options = options_in_help(program)
-        self.assertIn("--help", options)
-        readme = read("README.md")
-        # troff writes a hyphen as \- so that it is not hyphenated: read it back as '-'.
-        man = read("docs", "man", program + ".1").replace("\\-", "-")
-        for option in sorted(options - {"--help", "--version"}):
-            with self.subTest(option=option):
-                self.assertRegex(readme, re.escape(option) + r"\b", "missing from README.md")
-        for option in sorted(options):
-            with self.subTest(option=option):
-                self.assertRegex(man, re.escape(option) + r"\b", "missing from the man page")
+class EachProgram:
+    """A test_* per program, each calling the subclass's check(program)."""
 
     def test_server(self):
         self.check("doorman-server")
@@ -83,7 +77,21 @@ class DocsAgreeWithHelp(unittest.TestCase):
         self.check("doorman-bench")
 
 
-class ExitStatusesAgree(unittest.TestCase):
+class DocsAgreeWithHelp(EachProgram, unittest.TestCase):
+    def check(self, program):
+        options = options_in_help(program)
+        self.assertIn("--help", options)
+        readme = read("README.md")
+        man = man_page(program)
+        for option in sorted(options - {"--help", "--version"}):
+            with self.subTest(option=option):
+                self.assertRegex(readme, re.escape(option) + r"\b", "missing from README.md")
+        for option in sorted(options):
+            with self.subTest(option=option):
+                self.assertRegex(man, re.escape(option) + r"\b", "missing from the man page")
+
+
+class ExitStatusesAgree(EachProgram, unittest.TestCase):
     """The README, the --help footer and the man page list the same exit statuses."""
 
     def check(self, program):
@@ -99,17 +107,6 @@ class ExitStatusesAgree(unittest.TestCase):
         self.assertEqual(statuses_in("0 done; 64 a bad option, 69 cannot connect "
                                      "(`cannot connect to 127.0.0.1:8001: refused`), 71 other"),
                          {0, 64, 69, 71})
-
-    def test_server(self):
-        self.check("doorman-server")
-
-    def test_client(self):
-        self.check("doorman-client")
-
-    @unittest.skipUnless(built("doorman-bench"), "built without DOORMAN_BUILD_BENCH")
-    def test_bench(self):
-        self.check("doorman-bench")
-
 
 class ManPagesSeeAlso(unittest.TestCase):
     def test_each_names_the_other_two(self):

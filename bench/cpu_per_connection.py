@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Server CPU time per connection (SPEC §3): each server in turn pinned to core 0, doorman-bench
+"""Server CPU time per connection (P1): each server in turn pinned to core 0, doorman-bench
 pinned to core 1, CPU from /proc/PID/stat over the run, as a ratio to the first server.
 
     bench/cpu_per_connection.py [--build build] [--count 20000] [--concurrency 50] [--rounds 3]

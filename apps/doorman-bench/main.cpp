@@ -1,9 +1,13 @@
-// doorman-bench: the load generator for the tutorial's protocol (SPEC B8). Many clients connect,
+// doorman-bench: the load generator for the tutorial's protocol (B8). Many clients connect,
 // send the message and read the reply until the server closes; the report goes to stdout.
 // Options -> Config -> run. Exit 0 when the run completed, even with errors: they are what the
 // report is about; 69 when nothing could connect at all.
 
+#include <sysexits.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "doorman/bench/command_line.hpp"
@@ -16,33 +20,26 @@ int main(int argc, char** argv) {
       "Load generator for the doorman protocol: clients connect, send the message and "
       "check the reply; the result has connections/s, latency percentiles and errors.",
       "doorman-bench"};
+  app.footer(
+      "Exit status: 0 the run completed (errors are in the report); 64 a bad option; 69 the\n"
+      "target could not be reached at all; 71 a system error; 74 cannot write to stdout.");
   bench::CommandLine line;
   bench::define_options(app, line);
 
-  return options::run(app, argc, argv, [&] {
+  return options::run(app, argc, argv, [&]() -> Result<void, Failure> {
     auto config = bench::finish(app, line);
-    if (!config) {
-      const auto& error = config.error();
-      std::fprintf(stderr, "doorman-bench: %s%s%s\n", error.option.c_str(),
-                   error.option.empty() ? "" : ": ", error.reason.c_str());
-      return EX_USAGE;
-    }
+    if (!config) return usage_failure(config.error());
     auto report = bench::run(*config);
-    if (!report) {
-      std::fprintf(stderr, "doorman-bench: %s\n", report.error().message.c_str());
-      return bench::exit_status(report.error().failure);
-    }
+    if (!report) return std::move(report).error();
     const std::string text =
         line.json ? bench::format_json(*report) + "\n" : bench::format_text(*report);
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {
-      std::perror("doorman-bench: write to stdout");
-      return EX_IOERR;
+      return Failure{EX_IOERR, std::string("write to stdout: ") + std::strerror(errno)};
     }
     if (bench::unreachable(*report)) {
-      std::fprintf(stderr, "doorman-bench: cannot reach %s: every connect was refused\n",
-                   report->target.c_str());
-      return EX_UNAVAILABLE;
+      return Failure{EX_UNAVAILABLE,
+                     "cannot reach " + report->target + ": every connect was refused"};
     }
-    return EX_OK;
+    return {};
   });
 }

@@ -1,7 +1,11 @@
 // doorman-client: the tutorial's client.py. Connects, waits, sends the message and prints the
 // reply; every failure is one line on stderr and its own exit status.
 
+#include <sysexits.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "doorman/cli/options.hpp"
@@ -14,6 +18,10 @@ int main(int argc, char** argv) {
 
   CLI::App app{"The tutorial's socket client: connect, wait, send a message, print the reply.",
                "doorman-client"};
+  app.footer(
+      "Exit status: 0 the reply was printed; 64 a bad option; 68 a host that does not resolve;\n"
+      "69 cannot connect; 71 another system error; 74 cannot write to stdout; 75 no reply\n"
+      "within --reply-timeout; 76 the server closed the connection without a reply.");
   app.add_option("--connect", server_text,
                  "server address: host:port, [v6]:port, unix:/path, unix:@abstract")
       ->type_name("ADDR")
@@ -32,25 +40,18 @@ int main(int argc, char** argv) {
       ->check(options::whole_number("read size", 1, 65536))
       ->capture_default_str();
 
-  return options::run(app, argc, argv, [&] {
+  return options::run(app, argc, argv, [&]() -> Result<void, Failure> {
     auto server = Address::parse(server_text);
-    if (!server) {
-      std::fprintf(stderr, "doorman-client: --connect: %s\n", server.error().reason().c_str());
-      return EX_USAGE;
-    }
+    if (!server) return usage_failure({"--connect", server.error().reason()});
     config.server = *server;
 
     auto reply = client::run(config);
-    if (!reply) {
-      std::fprintf(stderr, "doorman-client: %s\n", reply.error().message.c_str());
-      return client::exit_status(reply.error().failure);
-    }
+    if (!reply) return std::move(reply).error();
     reply->push_back('\n');
     if (std::fwrite(reply->data(), 1, reply->size(), stdout) != reply->size() ||
         std::fflush(stdout) != 0) {
-      std::perror("doorman-client: write to stdout");
-      return EX_IOERR;
+      return Failure{EX_IOERR, std::string("write to stdout: ") + std::strerror(errno)};
     }
-    return EX_OK;
+    return {};
   });
 }

@@ -1,19 +1,8 @@
 // doorman-server: the tutorial's server.py as an event-driven engine. Options -> Config -> serve.
 
-#include <cerrno>
-#include <cstdio>
-
 #include "doorman/cli/options.hpp"
 #include "doorman/server/command_line.hpp"
 #include "doorman/server/server.hpp"
-
-// sysexits: no permission (a reserved port), the address is unavailable, or the system failed.
-static int exit_status(const doorman::Error& error) {
-  if (error.code() == EACCES || error.code() == EPERM) return EX_NOPERM;
-  const std::string& operation = error.operation();
-  if (operation == "bind" || operation == "resolve" || operation == "listen") return EX_UNAVAILABLE;
-  return EX_OSERR;
-}
 
 int main(int argc, char** argv) {
   using namespace doorman;
@@ -21,21 +10,16 @@ int main(int argc, char** argv) {
       "The tutorial's socket server: every client gets --timeout to send the password "
       "and is answered 'welcome to server!' or 'please go out!'.",
       "doorman-server"};
+  app.footer(
+      "Exit status: 0 after SIGINT, SIGTERM or SIGHUP; 64 a bad option; 69 an address that\n"
+      "cannot be served (in use, unresolvable); 71 another system error; 77 no permission.");
   server::CommandLine line;
   server::define_options(app, line);
 
-  return options::run(app, argc, argv, [&] {
+  return options::run(app, argc, argv, [&]() -> Result<void, Failure> {
     auto config = server::finish(line);
-    if (!config) {
-      std::fprintf(stderr, "doorman-server: %s: %s\n", config.error().option.c_str(),
-                   config.error().reason.c_str());
-      return EX_USAGE;
-    }
+    if (!config) return usage_failure(config.error());
     const server::Log log(config->log_level);
-    if (auto served = server::serve(*config, log); !served) {
-      std::fprintf(stderr, "doorman-server: %s\n", served.error().message().c_str());
-      return exit_status(served.error());
-    }
-    return EX_OK;
+    return server::serve(*config, log);
   });
 }

@@ -35,11 +35,6 @@ std::string Error::message() const {
   return line;
 }
 
-Error Error::with_hint(std::string hint) && {
-  hint_ = std::move(hint);
-  return std::move(*this);
-}
-
 std::string errno_name(int code) {
   // strerrorname_np (glibc 2.32) knows every name; the fallback keeps other libcs honest.
   if (const char* name = ::strerrorname_np(code)) return name;

@@ -21,8 +21,12 @@
 namespace doorman::bench {
 namespace {
 
-Failed failed(Failure failure, std::string message) {
-  return Failed{failure, std::move(message)};
+Failure unreachable(std::string message) {
+  return {EX_UNAVAILABLE, std::move(message)};
+}
+
+Failure system_failure(const Error& error) {
+  return {EX_OSERR, error.message()};
 }
 
 bool is_loopback(const SocketAddress& address) {
@@ -38,17 +42,16 @@ bool is_loopback(const SocketAddress& address) {
 
 // "localhost" gives ::1 and 127.0.0.1, and a server may listen on only one of them: take the
 // first that accepts a connection, as a client trying each in turn would.
-Result<SocketAddress, Failed> choose_target(const Config& config) {
+Result<SocketAddress, Failure> choose_target(const Config& config) {
   auto resolved = config.target.resolve(config.type, Address::Purpose::connect);
-  if (!resolved) return failed(Failure::unreachable, resolved.error().message());
+  if (!resolved) return unreachable(resolved.error().message());
   std::vector<SocketAddress> addresses = std::move(resolved).value();
   if (!config.target_named) {
     // Load is only ever sent off this machine to an address the user typed.
     std::erase_if(addresses, [](const SocketAddress& a) { return !is_loopback(a); });
     if (addresses.empty()) {
-      return failed(Failure::unreachable, config.target.to_string() +
-                                              " is not a loopback address here: name the "
-                                              "target with --connect");
+      return unreachable(config.target.to_string() +
+                         " is not a loopback address here: name the target with --connect");
     }
   }
   if (addresses.size() == 1 || config.type == SocketType::datagram) return addresses.front();
@@ -166,20 +169,8 @@ Result<void> validate(const Config& config) {
   return {};
 }
 
-int exit_status(Failure failure) noexcept {
-  switch (failure) {
-    case Failure::usage:
-      return EX_USAGE;
-    case Failure::unreachable:
-      return EX_UNAVAILABLE;
-    case Failure::system:
-      return EX_OSERR;
-  }
-  return EX_SOFTWARE;
-}
-
-Result<Report, Failed> run(const Config& config) {
-  if (auto valid = validate(config); !valid) return failed(Failure::usage, valid.error().reason());
+Result<Report, Failure> run(const Config& config) {
+  if (auto valid = validate(config); !valid) return Failure{EX_USAGE, valid.error().reason()};
   auto target = choose_target(config);
   if (!target) return std::move(target).error();
   raise_descriptor_limit(config);
@@ -187,7 +178,7 @@ Result<Report, Failed> run(const Config& config) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (const Share& share : divide(config)) {
     auto worker = Worker::create(config, *target, share);
-    if (!worker) return failed(Failure::system, worker.error().message());
+    if (!worker) return system_failure(worker.error());
     workers.push_back(std::move(worker).value());
   }
 
@@ -201,7 +192,7 @@ Result<Report, Failed> run(const Config& config) {
   Fd done_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!signal_fd || !done_fd) {
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    return failed(Failure::system, Error("signalfd/eventfd", "", errno).message());
+    return system_failure(Error("signalfd/eventfd", "", errno));
   }
 
   std::latch ready(config.threads);

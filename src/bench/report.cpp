@@ -7,13 +7,27 @@
 namespace doorman::bench {
 namespace {
 
-constexpr std::array<ErrorKind, kErrorKinds> kAllKinds = {ErrorKind::connect_refused,
-                                                          ErrorKind::connect_timeout,
-                                                          ErrorKind::reset,
-                                                          ErrorKind::closed_without_reply,
-                                                          ErrorKind::wrong_reply,
-                                                          ErrorKind::timeout,
-                                                          ErrorKind::other};
+// Every kind, in the enum's order (the index is the kind): how people read it and its JSON key.
+struct KindName {
+  ErrorKind kind;
+  std::string_view text;
+  std::string_view key;
+};
+constexpr std::array<KindName, kErrorKinds> kKinds = {{
+    {ErrorKind::connect_refused, "connect refused", "connect_refused"},
+    {ErrorKind::connect_timeout, "connect timeout", "connect_timeout"},
+    {ErrorKind::reset, "reset", "reset"},
+    {ErrorKind::closed_without_reply, "closed without reply", "closed_without_reply"},
+    {ErrorKind::wrong_reply, "wrong reply", "wrong_reply"},
+    {ErrorKind::timeout, "timeout", "timeout"},
+    {ErrorKind::other, "other", "other"},
+}};
+static_assert([] {
+  for (size_t i = 0; i < kKinds.size(); ++i) {
+    if (static_cast<size_t>(kKinds[i].kind) != i) return false;
+  }
+  return true;
+}());
 
 struct Percentile {
   double p;
@@ -39,11 +53,11 @@ std::string human(std::chrono::nanoseconds duration) {
 
 std::string errors_text(const Tally& tally) {
   std::string text;
-  for (ErrorKind kind : kAllKinds) {
-    const uint64_t count = tally.errors[static_cast<size_t>(kind)];
+  for (const KindName& named : kKinds) {
+    const uint64_t count = tally.errors[static_cast<size_t>(named.kind)];
     if (count == 0) continue;
     if (!text.empty()) text += ", ";
-    text += fmt::format("{} {}", describe(kind), count);
+    text += fmt::format("{} {}", named.text, count);
   }
   return text.empty() ? "none" : text;
 }
@@ -76,9 +90,9 @@ std::string json_latency(const Histogram& latency) {
 
 std::string json_tally(const Tally& tally) {
   std::string errors;
-  for (ErrorKind kind : kAllKinds) {
+  for (const KindName& named : kKinds) {
     if (!errors.empty()) errors += ',';
-    errors += fmt::format("\"{}\":{}", json_key(kind), tally.errors[static_cast<size_t>(kind)]);
+    errors += fmt::format("\"{}\":{}", named.key, tally.errors[static_cast<size_t>(named.kind)]);
   }
   return fmt::format(
       "{{\"ok\":{},\"errors\":{},\"errors_by_kind\":{{{}}},\"last_other_error\":{},"
@@ -90,43 +104,11 @@ std::string json_tally(const Tally& tally) {
 }  // namespace
 
 std::string_view describe(ErrorKind kind) noexcept {
-  switch (kind) {
-    case ErrorKind::connect_refused:
-      return "connect refused";
-    case ErrorKind::connect_timeout:
-      return "connect timeout";
-    case ErrorKind::reset:
-      return "reset";
-    case ErrorKind::closed_without_reply:
-      return "closed without reply";
-    case ErrorKind::wrong_reply:
-      return "wrong reply";
-    case ErrorKind::timeout:
-      return "timeout";
-    case ErrorKind::other:
-      return "other";
-  }
-  return "other";
+  return kKinds[static_cast<size_t>(kind)].text;
 }
 
 std::string_view json_key(ErrorKind kind) noexcept {
-  switch (kind) {
-    case ErrorKind::connect_refused:
-      return "connect_refused";
-    case ErrorKind::connect_timeout:
-      return "connect_timeout";
-    case ErrorKind::reset:
-      return "reset";
-    case ErrorKind::closed_without_reply:
-      return "closed_without_reply";
-    case ErrorKind::wrong_reply:
-      return "wrong_reply";
-    case ErrorKind::timeout:
-      return "timeout";
-    case ErrorKind::other:
-      return "other";
-  }
-  return "other";
+  return kKinds[static_cast<size_t>(kind)].key;
 }
 
 uint64_t Tally::error_count() const noexcept {

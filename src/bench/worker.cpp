@@ -1,7 +1,6 @@
 #include "doorman/bench/worker.hpp"
 
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -27,14 +26,6 @@ int wait_ms(Clock::time_point now, Clock::time_point wake) {
   if (wake <= now) return 0;
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
   return static_cast<int>(std::min<decltype(ms)>(ms, 60'000));
-}
-
-// A Unix datagram client needs a name of its own or the server cannot answer: binding only the
-// family makes Linux pick a unique abstract one (autobind).
-bool autobind(int fd) {
-  sockaddr_un unnamed{};
-  unnamed.sun_family = AF_UNIX;
-  return ::bind(fd, reinterpret_cast<sockaddr*>(&unnamed), sizeof(sa_family_t)) == 0;
 }
 
 }  // namespace
@@ -180,9 +171,11 @@ void Worker::start(Role role) {
   if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) * 2 + 64);
   conn(fd).fd = std::move(owned);
   arm(fd, role);
-  if (config_.type == SocketType::datagram && target_.is_unix() && !autobind(fd)) {
-    fail_errno(fd, "bind", errno);
-    return;
+  if (config_.type == SocketType::datagram && target_.is_unix()) {
+    if (auto bound = autobind(fd); !bound) {
+      fail_errno(fd, "bind", bound.error().code());
+      return;
+    }
   }
   const int code = ::connect(fd, target_.get(), target_.size()) == 0 ? 0 : errno;
   if (code == EAGAIN && target_.is_unix() && config_.type == SocketType::stream) {

@@ -1,7 +1,6 @@
 #include "doorman/client/client.hpp"
 
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sysexits.h>
 
 #include <cerrno>
@@ -15,8 +14,8 @@
 namespace doorman::client {
 namespace {
 
-Failed fail(Failure failure, std::string message) {
-  return Failed{failure, std::move(message)};
+Failure system_failure(const Error& error) {
+  return {EX_OSERR, error.message()};
 }
 
 // "Connection refused (ECONNREFUSED)": the system's own words, as the tutorial's users see them
@@ -26,48 +25,37 @@ std::string system_reason(const Error& error) {
   return std::string(::strerror(error.code())) + " (" + errno_name(error.code()) + ")";
 }
 
-Failed cannot_connect(const Error& error) {
-  return fail(Failure::connect,
-              "cannot connect to " + error.address() + ": " + system_reason(error));
+Failure cannot_connect(const Error& error) {
+  return {EX_UNAVAILABLE, "cannot connect to " + error.address() + ": " + system_reason(error)};
 }
 
 // A read or write on an established connection failed: why, in the user's terms.
-Failed exchange_failed(const Error& error, const Config& config) {
+Failure exchange_failed(const Error& error, const Config& config) {
   switch (error.code()) {
     case ETIMEDOUT:
-      return fail(Failure::no_reply, "no reply from " + error.address() + " within " +
-                                         format_duration(config.reply_timeout));
+      return {EX_TEMPFAIL, "no reply from " + error.address() + " within " +
+                               format_duration(config.reply_timeout)};
     case ECONNRESET:
     case EPIPE:
-      return fail(Failure::closed_without_reply, "server at " + error.address() +
-                                                     " closed the connection without a reply (" +
-                                                     system_reason(error) + ")");
+      return {EX_PROTOCOL, "server at " + error.address() +
+                               " closed the connection without a reply (" + system_reason(error) +
+                               ")"};
     case ECONNREFUSED:  // a datagram met no server: the kernel's port-unreachable answer
       return cannot_connect(error);
     default:
-      return fail(Failure::io, error.message());
+      return system_failure(error);
   }
 }
 
-// A Unix datagram client must have an address of its own, or the server cannot answer.
-// Binding with only the family asks Linux for a unique abstract name (autobind).
-Result<void> autobind(Socket& socket) {
-  sockaddr_un unnamed{};
-  unnamed.sun_family = AF_UNIX;
-  if (::bind(socket.fd(), reinterpret_cast<sockaddr*>(&unnamed), sizeof(sa_family_t)) != 0) {
-    return Error("bind", "unix:(autobind)", errno);
-  }
-  return {};
-}
-
-Result<Socket, Failed> connect_first(const Config& config,
-                                     const std::vector<SocketAddress>& addresses) {
+Result<Socket, Failure> connect_first(const Config& config,
+                                      const std::vector<SocketAddress>& addresses) {
   std::optional<Error> last;
   for (const SocketAddress& address : addresses) {
     auto socket = Socket::create(address.family(), config.type);
-    if (!socket) return fail(Failure::io, socket.error().message());
+    if (!socket) return system_failure(socket.error());
+    // A Unix datagram client must have an address of its own, or the server cannot answer.
     if (config.type == SocketType::datagram && address.is_unix()) {
-      if (auto bound = autobind(*socket); !bound) return fail(Failure::io, bound.error().message());
+      if (auto bound = autobind(socket->fd()); !bound) return system_failure(bound.error());
     }
     auto connected = socket->connect(address, config.connect_timeout);
     if (connected) return std::move(socket).value();
@@ -82,27 +70,11 @@ Address default_server() {
   return Address::parse("localhost:8001").value();
 }
 
-int exit_status(Failure failure) noexcept {
-  switch (failure) {
-    case Failure::resolve:
-      return EX_NOHOST;
-    case Failure::connect:
-      return EX_UNAVAILABLE;
-    case Failure::closed_without_reply:
-      return EX_PROTOCOL;
-    case Failure::no_reply:
-      return EX_TEMPFAIL;
-    case Failure::io:
-      break;
-  }
-  return EX_OSERR;
-}
-
-Result<std::string, Failed> run(const Config& config) {
+Result<std::string, Failure> run(const Config& config) {
   auto addresses = config.server.resolve(config.type, Address::Purpose::connect);
   if (!addresses) {
     const Error& error = addresses.error();
-    return fail(Failure::resolve, "cannot resolve " + error.address() + ": " + error.reason());
+    return Failure{EX_NOHOST, "cannot resolve " + error.address() + ": " + error.reason()};
   }
   auto connected = connect_first(config, *addresses);
   if (!connected) return std::move(connected).error();
@@ -111,7 +83,7 @@ Result<std::string, Failed> run(const Config& config) {
   std::this_thread::sleep_for(config.delay);
 
   if (auto bounded = socket.settimeout(config.reply_timeout); !bounded) {
-    return fail(Failure::io, bounded.error().message());
+    return system_failure(bounded.error());
   }
   // A datagram is sent whole, even an empty one; a stream may take the message in pieces.
   if (config.type == SocketType::datagram) {
@@ -123,8 +95,8 @@ Result<std::string, Failed> run(const Config& config) {
   auto reply = socket.recv(config.read_size);
   if (!reply) return exchange_failed(reply.error(), config);
   if (reply->empty() && config.type == SocketType::stream) {
-    return fail(Failure::closed_without_reply,
-                "server at " + socket.label() + " closed the connection without a reply");
+    return Failure{EX_PROTOCOL,
+                   "server at " + socket.label() + " closed the connection without a reply"};
   }
   return std::move(reply).value();
 }

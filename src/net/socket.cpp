@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -197,25 +198,24 @@ Result<size_t> Socket::sendto(std::string_view data, const SocketAddress& to) {
   return static_cast<size_t>(sent);
 }
 
-Result<void> Socket::shutdown(int how) {
-  if (::shutdown(fd(), how) != 0) return fail("shutdown", errno);
-  return {};
-}
-
 Result<SocketAddress> Socket::local_address() const {
   auto address = SocketAddress::local_of(fd());
   if (!address) return fail("getsockname", address.error().code());
   return address;
 }
 
-Result<SocketAddress> Socket::peer_address() const {
-  auto address = SocketAddress::peer_of(fd());
-  if (!address) return fail("getpeername", address.error().code());
-  return address;
-}
-
 Result<void> Socket::set_option(int level, int name, int value) {
   if (::setsockopt(fd(), level, name, &value, sizeof(value)) != 0) return fail("setsockopt", errno);
+  return {};
+}
+
+Result<void> autobind(int fd) {
+  // Only the family, no name: the length tells the kernel to pick one.
+  sockaddr_un unnamed{};
+  unnamed.sun_family = AF_UNIX;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&unnamed), sizeof(sa_family_t)) != 0) {
+    return Error("bind", "unix:(autobind)", errno);
+  }
   return {};
 }
 

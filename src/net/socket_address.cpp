@@ -54,13 +54,6 @@ bool SocketAddress::is_abstract() const noexcept {
   return is_unix() && size_ > kUnixPathOffset && as_unix(storage_).sun_path[0] == '\0';
 }
 
-std::string SocketAddress::unix_file() const {
-  if (!is_unix() || size_ <= kUnixPathOffset || is_abstract()) return {};
-  const auto& un = as_unix(storage_);
-  const size_t limit = size_ - kUnixPathOffset;
-  return std::string(un.sun_path, strnlen(un.sun_path, limit));
-}
-
 bool SocketAddress::is_any() const noexcept {
   if (family() == AF_INET) {
     return reinterpret_cast<const sockaddr_in&>(storage_).sin_addr.s_addr == htonl(INADDR_ANY);

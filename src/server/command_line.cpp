@@ -1,8 +1,25 @@
 #include "doorman/server/command_line.hpp"
 
+#include <charconv>
+
+#include "doorman/base/printable.hpp"
 #include "doorman/cli/options.hpp"
 
 namespace doorman::server {
+namespace {
+
+// An octal file mode such as 0660 or 660.
+Result<unsigned> parse_file_mode(std::string_view text) {
+  unsigned mode = 0;
+  const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+  if (text.empty() || failure != std::errc{} || end != text.data() + text.size() || mode > 0777) {
+    return Error::described("parse mode", quoted(text),
+                            "expected an octal file mode from 0 to 0777, such as 0660");
+  }
+  return mode;
+}
+
+}  // namespace
 
 void define_options(CLI::App& app, CommandLine& line) {
   Config& config = line.config;
@@ -60,7 +77,7 @@ Result<Config, UsageError> finish(const CommandLine& line) {
   auto level = parse_log_level(line.log_level);
   if (!level) return UsageError{"--log-level", level.error().reason()};
   config.log_level = *level;
-  auto mode = options::parse_file_mode(line.unix_mode);
+  auto mode = parse_file_mode(line.unix_mode);
   if (!mode) return UsageError{"--unix-mode", mode.error().reason()};
   config.unix_mode = *mode;
   if (config.timeout.count() <= 0) return UsageError{"--timeout", "must be more than 0"};

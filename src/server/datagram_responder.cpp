@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "doorman/net/socket.hpp"
 #include "doorman/proto/judge.hpp"
 
 namespace doorman::server {
@@ -142,10 +143,9 @@ bool DatagramResponder::answer_from_destination(const msghdr& request, msghdr& r
 
 void DatagramResponder::log_error(const char* operation, int fd, int code) const {
   Counters::bump(counters_.errors);
-  SocketAddress local;
-  socklen_t size = SocketAddress::capacity();
-  if (::getsockname(fd, local.data(), &size) == 0) local.resize(size);
-  log_.error("{} {}: {}", operation, local.to_string(), describe_errno(code));
+  const auto local = SocketAddress::local_of(fd);
+  log_.error("{} {}: {}", operation, local ? local->to_string() : SocketAddress().to_string(),
+             describe_errno(code));
 }
 
 }  // namespace doorman::server

@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sysexits.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -72,9 +74,20 @@ unsigned usable_cpus() {
   return std::max(1U, std::thread::hardware_concurrency());
 }
 
+// Why the server could not start, as sysexits: no permission, an address that cannot be
+// served, or the system failed.
+Failure cannot_start(const Error& error) {
+  if (error.code() == EACCES || error.code() == EPERM) return {EX_NOPERM, error.message()};
+  const std::string& operation = error.operation();
+  if (operation == "bind" || operation == "resolve" || operation == "listen") {
+    return {EX_UNAVAILABLE, error.message()};
+  }
+  return {EX_OSERR, error.message()};
+}
+
 }  // namespace
 
-Result<void> serve(Config config, const Log& log) {
+Result<void, Failure> serve(Config config, const Log& log) {
   if (config.listen.empty()) config.listen.push_back(default_listen_address());
   if (config.threads == 0) config.threads = usable_cpus();
   const size_t descriptors = raise_descriptor_limit(log);
@@ -90,7 +103,7 @@ Result<void> serve(Config config, const Log& log) {
   ::signal(SIGPIPE, SIG_IGN);
 
   auto listeners = Listeners::open(config, config.threads);
-  if (!listeners) return with_descriptor_hint(std::move(listeners).error());
+  if (!listeners) return cannot_start(with_descriptor_hint(std::move(listeners).error()));
 
   // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
   // over the limit still has a descriptor to accept with, so the queue drains (the reserve
@@ -110,7 +123,7 @@ Result<void> serve(Config config, const Log& log) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned index = 0; index < config.threads; ++index) {
     auto worker = Worker::create(config, listeners->for_worker(index), admission, log);
-    if (!worker) return with_descriptor_hint(std::move(worker).error());
+    if (!worker) return cannot_start(with_descriptor_hint(std::move(worker).error()));
     workers.push_back(std::move(worker).value());
   }
   // A worker whose loop cannot go on records why and stops the server as a signal would.
@@ -145,7 +158,7 @@ Result<void> serve(Config config, const Log& log) {
   threads.clear();  // joins
 
   for (auto& failure : failures) {
-    if (failure) return std::move(*failure);
+    if (failure) return Failure{EX_OSERR, failure->message()};
   }
   const CounterValues total = add_up(workers);
   log.info("stopped: {} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",

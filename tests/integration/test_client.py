@@ -1,7 +1,7 @@
 """doorman-client against real servers: the Python 3 port of the tutorial's server.py, `nc -l`,
 `socat`, and listeners written here with Python's socket module, over TCP (IPv4, IPv6), UDP and
 Unix sockets (path and abstract, stream and datagram); then its failures, each with its own exit
-status and one line on stderr (SPEC S1, S8-S12, B2, B3; issue 3).
+status and one line on stderr (S1, S8-S12, B2, B3).
 
 Everything talks to loopback or Unix sockets, on ports the kernel picks, and is bounded in time.
 """
@@ -187,7 +187,7 @@ class DatagramListener(Listener):
 
 
 class TutorialServerTest(ClientAssertions, unittest.TestCase):
-    """doorman-client against the Python 3 port of the tutorial's server.py (SPEC S10, S12),
+    """doorman-client against the Python 3 port of the tutorial's server.py (S10, S12),
     its 5 s timeout scaled down to SERVER_TIMEOUT."""
 
     def setUp(self):
@@ -311,7 +311,7 @@ class SocatTest(ClientAssertions, unittest.TestCase):
 
 
 class StreamAddressTest(ClientAssertions, unittest.TestCase):
-    """SOCK_STREAM over every address form of SPEC B2; the listener checks the exact bytes."""
+    """SOCK_STREAM over every address form of B2; the listener checks the exact bytes."""
 
     def exchange(self, family, bind_address, connect_text, message='hello', reply=b'hi there'):
         listener = StreamListener(self, family, bind_address, reply=reply)
@@ -379,7 +379,7 @@ class StreamAddressTest(ClientAssertions, unittest.TestCase):
 
 
 class DatagramAddressTest(ClientAssertions, unittest.TestCase):
-    """--type dgram (SPEC B3): one datagram out, the reply datagram back to the sender."""
+    """--type dgram (B3): one datagram out, the reply datagram back to the sender."""
 
     def exchange(self, family, bind_address, connect_text, message='hello', reply=b'dgram reply',
                  reply_timeout='5s'):
@@ -401,7 +401,7 @@ class DatagramAddressTest(ClientAssertions, unittest.TestCase):
     def test_unix_datagram_path(self):
         path = dt.free_unix_path(self)
         listener = self.exchange(socket.AF_UNIX, path, f'unix:{path}')
-        # The client autobinds to an abstract name so the server can answer (issue 3, item 5).
+        # The client autobinds to an abstract name so the server can answer (B3).
         self.assertIsInstance(listener.sender, bytes)
         self.assertTrue(listener.sender.startswith(b'\0'), listener.sender)
 

@@ -1,6 +1,6 @@
 """The tutorial's story, told by its programs: the C++ examples (tutorial-server,
-tutorial-client; SPEC S13) and the Python 3 ports of the tutorial's server.py and client.py,
-in every pairing, so each side is checked against the other (SPEC S10, S12).
+tutorial-client; S13) and the Python 3 ports of the tutorial's server.py and client.py,
+in every pairing, so each side is checked against the other (S10, S12).
 
 The tutorial's three outcomes, with its 5 s server timeout scaled down to SERVER_TIMEOUT:
 message `1` prints `welcome to server!`, another message prints `please go out!`, and a client

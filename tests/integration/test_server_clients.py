@@ -1,7 +1,7 @@
 """doorman-server against clients no one here wrote: the Python 3 port of the tutorial's
 client.py, `nc`, `socat` and Python's socket module, over the 3 families (IPv4, IPv6, Unix by
 path and abstract name) and the 2 types (stream, dgram). Replies are the tutorial's exact bytes,
-no newline (SPEC S1, S6, S12, B2, B3; issue 4).
+no newline (S1, S6, S12, B2, B3).
 """
 
 import concurrent.futures
@@ -156,7 +156,7 @@ class ClientsOfOneType:
                 self.assertEqual((status, stdout.decode()), (0, reply), stderr)
 
     def test_no_request_bytes_in_the_log(self):
-        # B10/issue 4: at info level, never the request's bytes (and no line per success).
+        # B10: at info level, never the request's bytes (and no line per success).
         marker = b'secret-marker-' + os.urandom(4).hex().encode()
         for address in self.server.addresses:
             self.assertEqual(st.exchange(address, marker, self.TYPE), st.GO_OUT)

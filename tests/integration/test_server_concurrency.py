@@ -1,4 +1,4 @@
-"""doorman-server serves every client at once (SPEC B1; issue 4): silent clients never delay a
+"""doorman-server serves every client at once (B1): silent clients never delay a
 well-behaved one, each connection has its own deadline, and a thousand clients at once all get
 the right reply.
 """

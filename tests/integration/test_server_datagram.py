@@ -1,4 +1,4 @@
-"""doorman-server in datagram mode (SPEC B3; issue 4): UDP and Unix datagram sockets, each
+"""doorman-server in datagram mode (B3): UDP and Unix datagram sockets, each
 datagram one request answered to its sender; a datagram longer than --read-size is cut by the
 kernel and therefore not the password.
 """

@@ -1,4 +1,4 @@
-"""doorman-server under faults (SPEC S7, B6, B9, §4; issue 4): requests larger than the read,
+"""doorman-server under faults (S7, B6, B9; bad input and faults): requests larger than the read,
 clients that reset or half-close, running out of file descriptors, and --max-connections.
 Every test ends by showing the server still serves.
 """

@@ -1,7 +1,7 @@
 """doorman-server's start-up: every bad option and every address it cannot bind is exactly one
-line on stderr and a non-zero exit, never a crash and never a silent fallback (SPEC S2, S3, §4;
-issue 4). Also what it prints once it serves: one `listening on` line per address, with the
-port the kernel chose.
+line on stderr and a non-zero exit, never a crash and never a silent fallback (S2, S3). Also
+what it prints once it serves: one `listening on` line per address, with the port the kernel
+chose.
 """
 
 import os

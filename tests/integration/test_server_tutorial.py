@@ -1,4 +1,4 @@
-"""The tutorial's story against doorman-server, as a transcript (SPEC S5, S6, S9, S10; issue 4).
+"""The tutorial's story against doorman-server, as a transcript (S5, S6, S9, S10).
 
 The tutorial runs server.py, then client.py three ways: it prints `welcome to server!`; with
 another message `please go out!`; with a delay above the server's 5 s timeout the server

@@ -1,4 +1,4 @@
-"""doorman-server on Unix sockets (SPEC B4; issue 4): a stale socket file is replaced, a live
+"""doorman-server on Unix sockets (B4): a stale socket file is replaced, a live
 server's path is refused, the file gets --unix-mode, it is removed on exit (only if still ours),
 a non-socket file is never touched, and abstract names leave no file.
 """

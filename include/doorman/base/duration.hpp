@@ -12,7 +12,7 @@ namespace doorman {
 using Duration = std::chrono::nanoseconds;
 
 Result<Duration> parse_duration(std::string_view text);
-// The shortest exact form: "5s", "500ms", "1.5s", "250us".
+// In the largest unit that holds it as a whole number: "5s", "500ms", "1500ms", "250us".
 std::string format_duration(Duration duration);
 
 }  // namespace doorman

@@ -24,8 +24,6 @@ class Error {
   // "connect 127.0.0.1:8001: connection refused (ECONNREFUSED) — hint".
   std::string message() const;
 
-  Error with_hint(std::string hint) &&;
-
  private:
   Error() = default;
   std::string operation_;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "doorman/base/failure.hpp"
 #include "doorman/base/result.hpp"
 #include "doorman/bench/generator.hpp"
 
@@ -20,11 +21,6 @@ struct CommandLine {
 };
 
 void define_options(CLI::App& app, CommandLine& line);
-
-struct UsageError {
-  std::string option;
-  std::string reason;
-};
 
 // The finished Config, or which option is wrong and why.
 Result<Config, UsageError> finish(const CLI::App& app, const CommandLine& line);

@@ -1,5 +1,5 @@
 #pragma once
-// The load generator (SPEC B8): configuration and the whole run. run() is called from one
+// The load generator (B8): configuration and the whole run. run() is called from one
 // thread; it starts --threads workers, each with its own event loop, and merges their results.
 
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "doorman/base/duration.hpp"
+#include "doorman/base/failure.hpp"
 #include "doorman/base/result.hpp"
 #include "doorman/bench/report.hpp"
 #include "doorman/net/address.hpp"
@@ -41,15 +42,9 @@ Address default_target();
 // The rules between options that no single option can check.
 Result<void> validate(const Config& config);
 
-enum class Failure { usage, unreachable, system };
-struct Failed {
-  Failure failure;
-  std::string message;  // one line
-};
-int exit_status(Failure failure) noexcept;  // sysexits: 64, 69, 71
-
 // Blocks SIGINT and SIGTERM for its duration: the first one ends the run early, and what was
-// measured so far is still reported.
-Result<Report, Failed> run(const Config& config);
+// measured so far is still reported. Fails with EX_USAGE (options that do not go together),
+// EX_UNAVAILABLE (the target) or EX_OSERR (the system).
+Result<Report, Failure> run(const Config& config);
 
 }  // namespace doorman::bench

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "doorman/base/duration.hpp"
+#include "doorman/base/failure.hpp"
 #include "doorman/base/result.hpp"
 #include "doorman/net/address.hpp"
 
@@ -23,17 +24,10 @@ struct Config {
 
 Address default_server();
 
-// Each failure is its own exit status, so scripts can tell them apart.
-enum class Failure { resolve, connect, closed_without_reply, no_reply, io };
-
-struct Failed {
-  Failure failure;
-  std::string message;  // one line, naming the address and the reason
-};
-
-int exit_status(Failure failure) noexcept;
-
-// The reply's bytes, exactly as received.
-Result<std::string, Failed> run(const Config& config);
+// The reply's bytes, exactly as received. Each kind of failure has its own exit status, so
+// scripts can tell them apart: EX_NOHOST a name that does not resolve, EX_UNAVAILABLE no
+// connection, EX_PROTOCOL closed without a reply, EX_TEMPFAIL no reply in time, EX_OSERR any
+// other system error; the message names the address and the reason.
+Result<std::string, Failure> run(const Config& config);
 
 }  // namespace doorman::client

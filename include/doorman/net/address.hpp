@@ -1,5 +1,5 @@
 #pragma once
-// Address: an address as users write it (SPEC B2), parsed, printed back and resolved.
+// Address: an address as users write it (B2), parsed, printed back and resolved.
 // Any thread.
 //
 //   host:port  127.0.0.1:8001  [::1]:8001  *:8001 (IPv4, all interfaces)  [::]:8001 (IPv6, all)

@@ -1,6 +1,6 @@
 #pragma once
 // Socket: the tutorial's socket object, call for call (socket, bind, listen, accept, connect,
-// settimeout, recv, send, shutdown, close), over a move-only descriptor. Thread of its owner.
+// settimeout, recv, send, close), over a move-only descriptor. Thread of its owner.
 //
 // Sockets are blocking unless made otherwise, like Python's; every one is close-on-exec.
 // Errors name the operation and the address: the local one after bind, the peer otherwise.
@@ -49,11 +49,9 @@ class Socket {
   Result<size_t> send(std::string_view data);
   Result<void> sendall(std::string_view data);
   Result<size_t> sendto(std::string_view data, const SocketAddress& to);
-  Result<void> shutdown(int how);
   void close() noexcept { fd_.reset(); }
 
   Result<SocketAddress> local_address() const;
-  Result<SocketAddress> peer_address() const;
   Result<void> set_option(int level, int name, int value);
 
   int fd() const noexcept { return fd_.get(); }
@@ -69,6 +67,10 @@ class Socket {
   Fd fd_;
   std::string label_;
 };
+
+// Binds a Unix socket to a unique abstract name that Linux picks (autobind): a Unix datagram
+// client needs a name of its own, or the server cannot answer it.
+Result<void> autobind(int fd);
 
 struct Accepted {
   Socket connection;

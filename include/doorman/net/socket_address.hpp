@@ -38,8 +38,6 @@ class SocketAddress {
   bool is_unix() const noexcept { return family() == AF_UNIX; }
   // A Unix address whose name starts with a NUL byte: no file behind it.
   bool is_abstract() const noexcept;
-  // The file of a Unix path address, empty for any other.
-  std::string unix_file() const;
   // 0.0.0.0 or [::]: every interface.
   bool is_any() const noexcept;
   uint16_t port() const noexcept;

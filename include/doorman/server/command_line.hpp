@@ -1,11 +1,12 @@
 #pragma once
-// doorman-server's command line: the options (SPEC S11 defaults) and the checks CLI11 cannot
-// make on its own. Main thread.
+// doorman-server's command line: the options, with the tutorial's defaults (S11), and the checks
+// CLI11 cannot make on its own. Main thread.
 
 #include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
 
+#include "doorman/base/failure.hpp"
 #include "doorman/base/result.hpp"
 #include "doorman/server/config.hpp"
 
@@ -20,11 +21,6 @@ struct CommandLine {
 };
 
 void define_options(CLI::App& app, CommandLine& line);
-
-struct UsageError {
-  std::string option;
-  std::string reason;
-};
 
 // The finished Config, or which option is wrong and why.
 Result<Config, UsageError> finish(const CommandLine& line);

@@ -1,5 +1,5 @@
 #pragma once
-// Everything doorman-server is told, with the tutorial's defaults (SPEC S11). Any thread, read
+// Everything doorman-server is told, with the tutorial's defaults (S11). Any thread, read
 // only once the server runs.
 
 #include <chrono>

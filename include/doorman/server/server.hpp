@@ -3,14 +3,17 @@
 //
 // Binds every listen address before serving anything, runs one Worker per thread, logs
 // `listening on ADDR` for each address actually bound, and returns once SIGINT or SIGTERM has
-// stopped the workers (Unix socket files removed).
+// stopped the workers (Unix socket files removed). A start-up that fails is EX_NOPERM (no
+// permission, such as a port below 1024), EX_UNAVAILABLE (an address that cannot be resolved,
+// bound or listened on) or EX_OSERR (any other system error).
 
+#include "doorman/base/failure.hpp"
 #include "doorman/base/result.hpp"
 #include "doorman/server/config.hpp"
 #include "doorman/server/log.hpp"
 
 namespace doorman::server {
 
-Result<void> serve(Config config, const Log& log);
+Result<void, Failure> serve(Config config, const Log& log);
 
 }  // namespace doorman::server

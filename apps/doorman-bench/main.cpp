@@ -1,13 +1,13 @@
 // doorman-bench: the load generator for the tutorial's protocol (SPEC B8). Many clients connect,
 // send the message and read the reply until the server closes; the report goes to stdout.
-// Options -> Config -> run. Exit 0 when the run completed, even with errors: they are what the
-// report is about; 69 when nothing could connect at all.
+// Options -> Config -> run -> report, then judge() gives the exit status.
 
 #include <cstdio>
 #include <string>
 
 #include "doorman/bench/command_line.hpp"
 #include "doorman/bench/generator.hpp"
+#include "doorman/bench/verdict.hpp"
 #include "doorman/cli/options.hpp"
 
 int main(int argc, char** argv) {
@@ -38,11 +38,9 @@ int main(int argc, char** argv) {
       std::perror("doorman-bench: write to stdout");
       return EX_IOERR;
     }
-    if (bench::unreachable(*report)) {
-      std::fprintf(stderr, "doorman-bench: cannot reach %s: every connect was refused\n",
-                   report->target.c_str());
-      return EX_UNAVAILABLE;
-    }
-    return EX_OK;
+    const bench::Verdict verdict = bench::judge(*report, config->max_errors);
+    if (verdict.status != EX_OK)
+      std::fprintf(stderr, "doorman-bench: %s\n", verdict.message.c_str());
+    return verdict.status;
   });
 }

@@ -2,15 +2,24 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+
+#include "doorman/bench/verdict.hpp"
+
 using doorman::bench::ErrorKind;
 using doorman::bench::Report;
 using doorman::bench::Tally;
+using doorman::bench::Verdict;
 using namespace std::chrono_literals;
 
 namespace {
 
 Report sample() {
-  Report report{.target = "127.0.0.1:8001", .type = "stream", .concurrency = 50, .threads = 1};
+  Report report{.target = "127.0.0.1:8001",
+                .type = "stream",
+                .concurrency = 50,
+                .threads = 1,
+                .expect = "welcome to server!"};
   report.elapsed = 2s;
   report.measured.ok = 200;
   for (int i = 1; i <= 200; ++i)
@@ -96,6 +105,47 @@ TEST(Report, JsonEscapesStrings) {
   report.measured.last_other = "a \"quoted\"\\ line\n";
   const std::string json = format_json(report);
   EXPECT_TRUE(contains(json, R"("a \"quoted\"\\ line\u000a")")) << json;
+}
+
+TEST(Report, TextShowsTheFirstWrongReplyEscaped) {
+  Report report = sample();
+  report.measured.add_error(ErrorKind::wrong_reply);
+  report.measured.first_wrong_reply = "go\n\x1b[2J";
+  const std::string text = format_text(report);
+  EXPECT_TRUE(contains(text, R"(first wrong  'go\x0a\x1b[2J' (expected 'welcome to server!'))"))
+      << text;
+  EXPECT_TRUE(contains(format_json(report), R"("first_wrong_reply":"go\\x0a\\x1b[2J")"))
+      << format_json(report);
+}
+
+TEST(Report, TotalErrorsCountsEveryClass) {
+  Report report = sample();
+  report.measured.add_error(ErrorKind::reset);
+  report.silent_held.add_error(ErrorKind::wrong_reply);
+  report.slow_clients.add_error(ErrorKind::timeout);
+  EXPECT_EQ(total_errors(report), 3u);
+}
+
+TEST(Verdict, SignalThenUnreachableThenMaxErrors) {
+  Report report = sample();
+  EXPECT_EQ(judge(report, std::nullopt).status, 0);
+  report.measured.add_error(ErrorKind::reset);
+  report.measured.add_error(ErrorKind::reset);
+  EXPECT_EQ(judge(report, std::nullopt).status, 0);
+  EXPECT_EQ(judge(report, 2).status, 0);
+  const Verdict over = judge(report, 1);
+  EXPECT_EQ(over.status, doorman::bench::kExitTooManyErrors);
+  EXPECT_EQ(over.message, "2 errors, more than --max-errors 1");
+  report.stop_signal = SIGTERM;
+  EXPECT_EQ(judge(report, 1).status, 143);
+
+  Report refused;
+  refused.measured.add_error(ErrorKind::connect_refused);
+  EXPECT_EQ(judge(refused, 0).status, 69);
+  refused.stop_signal = SIGINT;
+  const Verdict interrupted = judge(refused, 0);
+  EXPECT_EQ(interrupted.status, 130);
+  EXPECT_TRUE(contains(interrupted.message, "SIGINT")) << interrupted.message;
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // doorman-bench: the load generator for the tutorial's protocol (B8). Many clients connect,
 // send the message and read the reply until the server closes; the report goes to stdout.
-// Options -> Config -> run. Exit 0 when the run completed, even with errors: they are what the
-// report is about; 69 when nothing could connect at all.
+// Options -> Config -> run -> report, then judge() gives the exit status.
 
 #include <sysexits.h>
 
@@ -12,6 +11,7 @@
 
 #include "doorman/bench/command_line.hpp"
 #include "doorman/bench/generator.hpp"
+#include "doorman/bench/verdict.hpp"
 #include "doorman/cli/options.hpp"
 
 int main(int argc, char** argv) {
@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
       "check the reply; the result has connections/s, latency percentiles and errors.",
       "doorman-bench"};
   app.footer(
-      "Exit status: 0 the run completed (errors are in the report); 64 a bad option; 69 the\n"
-      "target could not be reached at all; 71 a system error; 74 cannot write to stdout.");
+      "Exit status: 0 the run completed (errors are in the report); 64 a bad option; 69 every\n"
+      "connect was refused; 1 more errors than --max-errors; 130 or 143 (128 + the signal) cut\n"
+      "short by SIGINT or SIGTERM; 71 a system error; 74 cannot write to stdout.");
   bench::CommandLine line;
   bench::define_options(app, line);
 
@@ -36,10 +37,8 @@ int main(int argc, char** argv) {
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout)) {
       return Failure{EX_IOERR, std::string("write to stdout: ") + std::strerror(errno)};
     }
-    if (bench::unreachable(*report)) {
-      return Failure{EX_UNAVAILABLE,
-                     "cannot reach " + report->target + ": every connect was refused"};
-    }
+    const bench::Verdict verdict = bench::judge(*report, config->max_errors);
+    if (verdict.status != EX_OK) return Failure{verdict.status, verdict.message};
     return {};
   });
 }

@@ -29,8 +29,13 @@ void define_options(CLI::App& app, CommandLine& line) {
                  "open loop: start R connections per second (default: closed loop)")
       ->type_name("R")
       ->check(CLI::Validator(
-          [](std::string& text) {
-            return std::strtod(text.c_str(), nullptr) > 0 ? "" : "rate must be more than 0";
+          [](std::string& text) -> std::string {
+            char* end = nullptr;
+            const double rate = std::strtod(text.c_str(), &end);
+            if (text.empty() || end != text.c_str() + text.size()) {
+              return "rate must be a number, such as 100 or 2.5";
+            }
+            return check_rate(rate);
           },
           ""));
   app.add_option("--count", line.count,
@@ -60,6 +65,10 @@ void define_options(CLI::App& app, CommandLine& line) {
       ->type_name("N")
       ->check(options::whole_number("threads", 1, 1024))
       ->capture_default_str();
+  app.add_option("--max-errors", line.max_errors,
+                 "exit 1 when the run has more than N errors (default: errors do not fail it)")
+      ->type_name("N")
+      ->check(options::whole_number("max errors", 0, 1'000'000'000'000));
   app.add_flag("--json", line.json, "print the result as one JSON object");
   app.add_flag_callback(
       "--progress", [&config] { config.progress = true; },
@@ -76,6 +85,7 @@ Result<Config, UsageError> finish(const CLI::App& app, const CommandLine& line) 
   config.target_named = app.count("--connect") > 0;
   if (app.count("--count") > 0) config.count = line.count;
   if (app.count("--duration") > 0) config.duration = line.duration;
+  if (app.count("--max-errors") > 0) config.max_errors = line.max_errors;
   if (auto valid = validate(config); !valid) return UsageError{"", valid.error().reason()};
   return config;
 }

@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "doorman/bench/worker.hpp"
 #include "doorman/net/socket.hpp"
 
@@ -128,7 +130,8 @@ Report merge(const Config& config, const SocketAddress& target,
                 .rate = config.rate,
                 .threads = config.threads,
                 .silent = config.silent,
-                .slow = config.slow};
+                .slow = config.slow,
+                .expect = config.expect};
   auto started = Clock::time_point::max();
   auto ended = Clock::time_point::min();
   for (const auto& worker : workers) {
@@ -148,6 +151,13 @@ Report merge(const Config& config, const SocketAddress& target,
 
 }  // namespace
 
+std::string check_rate(double rate) {
+  // Written so that NaN fails too.
+  if (rate >= kMinRate && rate <= kMaxRate) return {};
+  return fmt::format("rate must be a number of connections per second from {:g} to {:.0f}",
+                     kMinRate, kMaxRate);
+}
+
 Address default_target() {
   return Address::parse("localhost:8001").value();
 }
@@ -162,6 +172,9 @@ Result<void> validate(const Config& config) {
   if (config.threads > config.concurrency) {
     return usage("--threads must not exceed --concurrency: each thread needs a connection");
   }
+  if (config.rate != 0) {
+    if (std::string reason = check_rate(config.rate); !reason.empty()) return usage(reason);
+  }
   if (config.timeout <= Duration::zero()) return usage("--timeout must be more than 0");
   if (config.duration && *config.duration <= Duration::zero()) {
     return usage("--duration must be more than 0");
@@ -169,8 +182,34 @@ Result<void> validate(const Config& config) {
   return {};
 }
 
+// SIGINT and SIGTERM blocked, for as long as it lives, so that they reach only a signalfd: every
+// thread started meanwhile inherits the mask.
+class BlockedSignals {
+ public:
+  BlockedSignals() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
+  }
+  ~BlockedSignals() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+  const sigset_t& signals() const noexcept { return signals_; }
+
+ private:
+  sigset_t signals_{}, previous_{};
+};
+
 Result<Report, Failure> run(const Config& config) {
   if (auto valid = validate(config); !valid) return Failure{EX_USAGE, valid.error().reason()};
+  // From the start: a signal during the target's probe is kept for the loop below, not fatal.
+  const BlockedSignals blocked;
+  Fd signal_fd(::signalfd(-1, &blocked.signals(), SFD_CLOEXEC | SFD_NONBLOCK));
+  Fd done_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!signal_fd || !done_fd) {
+    return system_failure(Error("signalfd/eventfd", "", errno));
+  }
   auto target = choose_target(config);
   if (!target) return std::move(target).error();
   raise_descriptor_limit(config);
@@ -180,19 +219,6 @@ Result<Report, Failure> run(const Config& config) {
     auto worker = Worker::create(config, *target, share);
     if (!worker) return system_failure(worker.error());
     workers.push_back(std::move(worker).value());
-  }
-
-  // Blocked here, the signals reach only the signalfd: every thread inherits the mask.
-  sigset_t signals, previous;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  ::pthread_sigmask(SIG_BLOCK, &signals, &previous);
-  Fd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
-  Fd done_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!signal_fd || !done_fd) {
-    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    return system_failure(Error("signalfd/eventfd", "", errno));
   }
 
   std::latch ready(config.threads);
@@ -208,12 +234,14 @@ Result<Report, Failure> run(const Config& config) {
   const auto began = Clock::now();
   auto next_progress = began + std::chrono::seconds(1);
   uint64_t finished = 0, last_ok = 0;
+  int stop_signal = 0;
   while (finished < static_cast<uint64_t>(config.threads)) {
     pollfd waiting[2] = {{signal_fd.get(), POLLIN, 0}, {done_fd.get(), POLLIN, 0}};
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_progress - Clock::now());
     ::poll(waiting, 2, config.progress ? static_cast<int>(std::max<int64_t>(left.count(), 0)) : -1);
     signalfd_siginfo info{};
-    if (::read(signal_fd.get(), &info, sizeof(info)) == sizeof(info)) {
+    if (::read(signal_fd.get(), &info, sizeof(info)) == sizeof(info) && stop_signal == 0) {
+      stop_signal = static_cast<int>(info.ssi_signo);
       for (auto& worker : workers)
         worker->stop();
     }
@@ -225,8 +253,12 @@ Result<Report, Failure> run(const Config& config) {
     }
   }
   threads.clear();  // joins
-  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  return merge(config, *target, workers);
+  Report report = merge(config, *target, workers);
+  if (stop_signal != 0) {
+    report.interrupted = true;
+    report.stop_signal = stop_signal;
+  }
+  return report;
 }
 
 }  // namespace doorman::bench

@@ -4,6 +4,8 @@
 
 #include <numeric>
 
+#include "doorman/base/printable.hpp"
+
 namespace doorman::bench {
 namespace {
 
@@ -77,6 +79,13 @@ std::string json_string(std::string_view text) {
   return quoted + '"';
 }
 
+// The first wrong reply, escaped: it comes from the network and may hold anything.
+std::string first_wrong_text(std::string_view label, const Tally& tally,
+                             std::string_view expected) {
+  if (tally.errors[static_cast<size_t>(ErrorKind::wrong_reply)] == 0) return {};
+  return fmt::format("{}{} (expected {})\n", label, quoted(tally.first_wrong_reply), expected);
+}
+
 std::string json_latency(const Histogram& latency) {
   std::string fields;
   for (const Percentile& percentile : kPercentiles) {
@@ -96,9 +105,9 @@ std::string json_tally(const Tally& tally) {
   }
   return fmt::format(
       "{{\"ok\":{},\"errors\":{},\"errors_by_kind\":{{{}}},\"last_other_error\":{},"
-      "\"latency_us\":{}}}",
+      "\"first_wrong_reply\":{},\"latency_us\":{}}}",
       tally.ok, tally.error_count(), errors, json_string(tally.last_other),
-      json_latency(tally.latency));
+      json_string(printable(tally.first_wrong_reply)), json_latency(tally.latency));
 }
 
 }  // namespace
@@ -121,11 +130,17 @@ void Tally::merge(const Tally& other) {
     errors[i] += other.errors[i];
   latency.merge(other.latency);
   if (!other.last_other.empty()) last_other = other.last_other;
+  if (first_wrong_reply.empty()) first_wrong_reply = other.first_wrong_reply;
 }
 
 double Report::connections_per_second() const noexcept {
   const double span = seconds(elapsed);
   return span > 0 ? static_cast<double>(measured.ok) / span : 0;
+}
+
+uint64_t total_errors(const Report& report) noexcept {
+  return report.measured.error_count() + report.silent_held.error_count() +
+         report.slow_clients.error_count();
 }
 
 bool unreachable(const Report& report) noexcept {
@@ -154,6 +169,7 @@ std::string format_text(const Report& report) {
   }
   text += fmt::format("errors       {}\n", errors_text(measured));
   if (!measured.last_other.empty()) text += fmt::format("last other   {}\n", measured.last_other);
+  text += first_wrong_text("first wrong  ", measured, quoted(report.expect));
   if (report.unfinished > 0 || report.interrupted) {
     text += fmt::format("unfinished   {} ({})\n", report.unfinished,
                         report.interrupted ? "interrupted" : "in flight when the duration ended");
@@ -170,11 +186,13 @@ std::string format_text(const Report& report) {
                           human(silent.latency.max()));
     }
     text += fmt::format("; errors: {}\n", errors_text(silent));
+    text += first_wrong_text("silent wrong ", silent, "only the close");
   }
   if (report.slow > 0) {
     const Tally& slow = report.slow_clients;
     text += fmt::format("slow         {} ok, p50 {}; errors: {}\n", slow.ok,
                         human(slow.latency.percentile(50)), errors_text(slow));
+    text += first_wrong_text("slow wrong   ", slow, quoted(report.expect));
   }
   return text;
 }
@@ -183,14 +201,14 @@ std::string format_json(const Report& report) {
   return fmt::format(
       "{{\"target\":{},\"type\":{},\"concurrency\":{},\"rate\":{},\"threads\":{},"
       "\"elapsed_s\":{:.6f},\"ok\":{},\"errors\":{},\"connections_per_second\":{:.1f},"
-      "\"unfinished\":{},\"late_starts\":{},\"interrupted\":{},\"connections\":{},"
+      "\"unfinished\":{},\"late_starts\":{},\"interrupted\":{},\"expect\":{},\"connections\":{},"
       "\"silent\":{{\"held\":{},\"outcome\":{}}},\"slow\":{{\"clients\":{},\"outcome\":{}}}}}",
       json_string(report.target), json_string(report.type), report.concurrency,
       report.rate > 0 ? fmt::format("{:g}", report.rate) : "null", report.threads,
       seconds(report.elapsed), report.measured.ok, report.measured.error_count(),
       report.connections_per_second(), report.unfinished, report.late_starts, report.interrupted,
-      json_tally(report.measured), report.silent, json_tally(report.silent_held), report.slow,
-      json_tally(report.slow_clients));
+      json_string(printable(report.expect)), json_tally(report.measured), report.silent,
+      json_tally(report.silent_held), report.slow, json_tally(report.slow_clients));
 }
 
 }  // namespace doorman::bench

@@ -70,22 +70,31 @@ void Worker::read_reply(int fd) {
       return fail_errno(fd, "recv", errno);
     }
     const auto size = static_cast<size_t>(got);
+    const std::string_view chunk(scratch_.data(), size);
     if (config_.type == SocketType::datagram) {  // one datagram is the whole reply
-      const bool right =
-          size == expect.size() && std::memcmp(scratch_.data(), expect.data(), size) == 0;
-      return finish(fd, right ? std::nullopt : std::optional(ErrorKind::wrong_reply));
+      if (chunk == expect) return finish(fd, std::nullopt);
+      capture_wrong(fd, chunk);
+      return finish(fd, ErrorKind::wrong_reply);
     }
     if (size == 0) {
       if (!c.wrong && c.matched == expect.size()) return finish(fd, std::nullopt);
-      return finish(fd, !c.wrong && c.matched == 0 ? ErrorKind::closed_without_reply
-                                                   : ErrorKind::wrong_reply);
+      if (!c.wrong && c.matched == 0) return finish(fd, ErrorKind::closed_without_reply);
+      // Cut short: what came is a prefix of the expected reply.
+      if (!c.wrong) capture_wrong(fd, std::string_view(expect).substr(0, c.matched));
+      return finish(fd, ErrorKind::wrong_reply);
     }
-    // The reply may come in pieces; it is compared as it arrives, never buffered.
+    // The reply may come in pieces; it is compared as it arrives, and only the first wrong one
+    // is kept, for the report.
     if (!c.wrong && (c.matched + size > expect.size() ||
                      std::memcmp(scratch_.data(), expect.data() + c.matched, size) != 0)) {
       c.wrong = true;
+      capture_wrong(fd, std::string_view(expect).substr(0, c.matched));
     }
-    if (!c.wrong) c.matched += static_cast<uint32_t>(size);
+    if (!c.wrong) {
+      c.matched += static_cast<uint32_t>(size);
+    } else if (fd == capturing_fd_) {
+      capture_wrong(fd, chunk);
+    }
   }
 }
 
@@ -94,7 +103,10 @@ void Worker::read_reply(int fd) {
 void Worker::read_unprompted(int fd) {
   for (;;) {
     const ssize_t got = ::recv(fd, scratch_.data(), scratch_.size(), 0);
-    if (got > 0) return finish(fd, ErrorKind::wrong_reply);
+    if (got > 0) {
+      capture_wrong(fd, std::string_view(scratch_.data(), static_cast<size_t>(got)));
+      return finish(fd, ErrorKind::wrong_reply);
+    }
     if (got == 0) {
       if (conn(fd).role == Role::silent) return finish(fd, std::nullopt);
       return finish(fd, ErrorKind::closed_without_reply);
@@ -103,6 +115,17 @@ void Worker::read_unprompted(int fd) {
     if (errno != EAGAIN) fail_errno(fd, "recv", errno);
     return;
   }
+}
+
+// Keeps the first wrong reply of a class of connections: the one whose bytes are being taken
+// goes on until it ends, the others are only counted.
+void Worker::capture_wrong(int fd, std::string_view bytes) {
+  if (capturing_fd_ != fd) {
+    if (capturing_fd_ >= 0 || !tally(conn(fd).role).first_wrong_reply.empty()) return;
+    capturing_fd_ = fd;
+    capture_.clear();
+  }
+  capture_.append(bytes.substr(0, Tally::kShownReply - capture_.size()));
 }
 
 void Worker::retry_connects() {
@@ -153,6 +176,12 @@ void Worker::finish(int fd, std::optional<ErrorKind> error) {
   if (c.phase == Phase::retrying) std::erase(retrying_, fd);
   if (c.role == Role::silent && !reached) --silent_connecting_;
   Tally& counts = tally(c.role);
+  if (fd == capturing_fd_) {
+    if (error == ErrorKind::wrong_reply) counts.first_wrong_reply = std::move(capture_);
+    capture_.clear();
+    capturing_fd_ = -1;
+  }
+  pace_refusals(error, now);
   if (error) {
     counts.add_error(*error);
   } else {
@@ -185,6 +214,7 @@ void Worker::abandon_all() {
     c.fd.reset();
     c.phase = Phase::unused;
   }
+  capturing_fd_ = -1;
   timeouts_.clear();
   slow_sends_.clear();
   retrying_.clear();

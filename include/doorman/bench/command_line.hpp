@@ -17,6 +17,7 @@ struct CommandLine {
   std::string connect;
   uint64_t count = kDefaultCount;
   Duration duration{};
+  uint64_t max_errors = 0;
   bool json = false;
 };
 

@@ -16,6 +16,10 @@
 namespace doorman::bench {
 
 inline constexpr uint64_t kDefaultCount = 10'000;
+// --rate's range, per second: below it the interval between starts would not fit a clock
+// duration; above it no thread could keep the schedule.
+inline constexpr double kMinRate = 0.001;
+inline constexpr double kMaxRate = 10'000'000;
 
 struct Config {
   Address target;             // default_target() unless named with --connect
@@ -34,17 +38,21 @@ struct Config {
   Duration timeout = std::chrono::seconds(10);  // per connection, from the connect
   int threads = 1;
   bool progress = false;
+  std::optional<uint64_t> max_errors{};  // more errors than this fail the run (exit 1)
 };
 
 // localhost:8001, the tutorial's server.
 Address default_target();
 
+// Empty when `rate` is in --rate's range, else why it is not: one line.
+std::string check_rate(double rate);
+
 // The rules between options that no single option can check.
 Result<void> validate(const Config& config);
 
 // Blocks SIGINT and SIGTERM for its duration: the first one ends the run early, and what was
-// measured so far is still reported. Fails with EX_USAGE (options that do not go together),
-// EX_UNAVAILABLE (the target) or EX_OSERR (the system).
+// measured so far is still reported, with the signal in Report::stop_signal. Fails with EX_USAGE
+// (options that do not go together), EX_UNAVAILABLE (the target) or EX_OSERR (the system).
 Result<Report, Failure> run(const Config& config);
 
 }  // namespace doorman::bench

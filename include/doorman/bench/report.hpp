@@ -34,6 +34,10 @@ struct Tally {
   std::array<uint64_t, kErrorKinds> errors{};
   Histogram latency;       // ok connections only: a 10 s timeout is not a latency
   std::string last_other;  // the last ErrorKind::other, as one line
+  // The bytes of the first wrong reply, raw and at most kShownReply of them: a count alone does
+  // not say what the server answered instead.
+  std::string first_wrong_reply;
+  static constexpr size_t kShownReply = 200;
 
   void add_error(ErrorKind kind) noexcept { ++errors[static_cast<size_t>(kind)]; }
   uint64_t error_count() const noexcept;
@@ -50,12 +54,14 @@ struct Report {
   int threads = 0;
   int silent = 0;
   int slow = 0;
+  std::string expect;  // the reply that counts as success, shown beside a wrong one
 
   std::chrono::nanoseconds elapsed{};  // measured phase: after the silent ones were opened
   Tally measured{};
   uint64_t unfinished = 0;   // in flight when the duration ended or the run was interrupted
   uint64_t late_starts = 0;  // open loop: starts more than 2 ms behind the schedule
   bool interrupted = false;
+  int stop_signal = 0;  // SIGINT or SIGTERM when one ended the run
   Tally silent_held{};  // ok: closed by the server; latency: how long it was held
   Tally slow_clients{};
 
@@ -65,6 +71,9 @@ struct Report {
 // True when nothing got through and every failure was a refused connect: the target is not
 // there at all (exit 69), rather than a run with errors (exit 0).
 bool unreachable(const Report& report) noexcept;
+
+// Every error of the run: the measured connections', the silent ones' and the slow clients'.
+uint64_t total_errors(const Report& report) noexcept;
 
 std::string format_text(const Report& report);
 // One line, no trailing newline. Latencies in microseconds, with decimals.

@@ -8,6 +8,8 @@
 #include <latch>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "doorman/bench/generator.hpp"
@@ -95,10 +97,12 @@ class Worker {
   void on_event(int fd, uint32_t events);
   void read_reply(int fd);
   void read_unprompted(int fd);
+  void capture_wrong(int fd, std::string_view bytes);
   void retry_connects();
   void expire(Clock::time_point now);
   void fail_errno(int fd, const char* operation, int code);
   void finish(int fd, std::optional<ErrorKind> error);
+  void pace_refusals(std::optional<ErrorKind> error, Clock::time_point now);
   void abandon_all();
   Conn& conn(int fd) { return conns_[static_cast<size_t>(fd)]; }
   int& open_count(Role role) { return open_[static_cast<size_t>(role)]; }
@@ -120,6 +124,12 @@ class Worker {
   int open_[3] = {0, 0, 0};     // by Role
   int dropped_[3] = {0, 0, 0};  // silent and slow slots given up after a failed connect
   int silent_connecting_ = 0;
+  // A target that refuses answers a connect in microseconds: without a pause now and then the
+  // closed loop would be a busy loop of socket, connect, close.
+  int refused_in_a_row_ = 0;
+  Clock::time_point resume_at_{};  // no connection is started before it
+  int capturing_fd_ = -1;          // the connection whose wrong reply capture_ holds
+  std::string capture_;
   uint64_t started_ = 0;
   Clock::time_point next_start_{};
   Clock::duration interval_{};

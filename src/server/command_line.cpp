@@ -1,6 +1,7 @@
 #include "doorman/server/command_line.hpp"
 
 #include <charconv>
+#include <string>
 
 #include "doorman/base/printable.hpp"
 #include "doorman/cli/options.hpp"
@@ -62,6 +63,14 @@ void define_options(CLI::App& app, CommandLine& line) {
                "TCP_DEFER_ACCEPT: the kernel hands over a connection only once data has "
                "arrived, or once it stops deferring (after about --timeout). Cheaper per "
                "connection, but a silent client's 'time out' comes after about twice --timeout");
+  app.add_option_function<unsigned>(
+         "--dgram-rate", [&config](const unsigned& rate) { config.dgram_rate = rate; },
+         "datagram mode: replies a second to one source address, as many at once; 0: no cap "
+         "(default: " +
+             std::to_string(kDefaultDgramRate) +
+             " for every source but loopback and Unix ones; a value given applies to all)")
+      ->type_name("N")
+      ->check(options::whole_number("dgram rate", 0, 1'000'000));
   app.add_option("--log-level", line.log_level, "debug, info, warning or error")
       ->type_name("LEVEL")
       ->capture_default_str();

@@ -2,9 +2,12 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 #include "doorman/net/socket.hpp"
 #include "doorman/proto/judge.hpp"
@@ -15,22 +18,46 @@ namespace {
 // Room for the larger of the two destination records.
 constexpr size_t kControlSpace = CMSG_SPACE(sizeof(in6_pktinfo));
 
+// Where the request was sent, when the socket asked (IP_PKTINFO, IPV6_RECVPKTINFO).
+std::optional<Destination> destination_of(const msghdr& request) {
+  for (const cmsghdr* found = CMSG_FIRSTHDR(&request); found != nullptr;
+       found = CMSG_NXTHDR(const_cast<msghdr*>(&request), const_cast<cmsghdr*>(found))) {
+    Destination destination;
+    if (found->cmsg_level == IPPROTO_IP && found->cmsg_type == IP_PKTINFO) {
+      destination.family = AF_INET;
+      std::memcpy(&destination.v4, CMSG_DATA(found), sizeof(destination.v4));
+      return destination;
+    }
+    if (found->cmsg_level == IPPROTO_IPV6 && found->cmsg_type == IPV6_PKTINFO) {
+      destination.family = AF_INET6;
+      std::memcpy(&destination.v6, CMSG_DATA(found), sizeof(destination.v6));
+      return destination;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-DatagramResponder::DatagramResponder(size_t read_size, std::string password, Counters& counters,
-                                     const Log& log)
-    : read_size_(read_size),
-      password_(std::move(password)),
+DatagramResponder::DatagramResponder(const Config& config, Counters& counters, const Log& log)
+    : read_size_(config.read_size),
+      // Room for a whole reply even when the read size is smaller, so that one is recognised.
+      slot_size_(std::max(read_size_, std::max(proto::kWelcome.size(), proto::kGoAway.size()))),
+      password_(config.password),
       counters_(counters),
       log_(log),
-      buffers_(kBatch * read_size),
+      budget_for_local_senders_(config.dgram_rate.has_value()),
+      buffers_(kBatch * slot_size_),
       request_iov_(kBatch),
       requests_(kBatch),
       senders_(kBatch),
       reply_iov_(kBatch),
       replies_(kBatch),
       request_control_(kBatch * kControlSpace),
-      reply_control_(kBatch * kControlSpace) {}
+      reply_control_(kBatch * kControlSpace) {
+  const unsigned rate = config.dgram_rate.value_or(kDefaultDgramRate);
+  if (rate > 0) budget_.emplace(rate, rate);
+}
 
 void DatagramResponder::serve(int fd) {
   constexpr int kBatchesPerWakeUp = 8;
@@ -41,7 +68,7 @@ void DatagramResponder::serve(int fd) {
 
 size_t DatagramResponder::serve_batch(int fd) {
   for (size_t i = 0; i < kBatch; ++i) {
-    request_iov_[i] = iovec{buffers_.data() + i * read_size_, read_size_};
+    request_iov_[i] = iovec{buffers_.data() + i * slot_size_, slot_size_};
     requests_[i] = mmsghdr{};
     requests_[i].msg_hdr.msg_iov = &request_iov_[i];
     requests_[i].msg_hdr.msg_iovlen = 1;
@@ -55,6 +82,8 @@ size_t DatagramResponder::serve_batch(int fd) {
     if (received < 0 && errno != EAGAIN && errno != EINTR) log_error("recvmmsg", fd, errno);
     return 0;
   }
+  const SocketAddress& local = local_address(fd);
+  const loop::Clock::time_point now = loop::Clock::now();
 
   unsigned replies = 0;
   for (size_t i = 0; i < static_cast<size_t>(received); ++i) {
@@ -66,11 +95,17 @@ size_t DatagramResponder::serve_batch(int fd) {
       log_.debug("dropped a datagram from an unbound Unix socket: no address to reply to");
       continue;
     }
+    const std::string_view whole(buffers_.data() + i * slot_size_, requests_[i].msg_len);
+    // A datagram longer than the buffer was cut by the kernel (MSG_TRUNC).
+    const bool cut = (request.msg_flags & MSG_TRUNC) != 0;
+    const std::optional<Destination> destination = destination_of(request);
+    if (!may_answer(senders_[i], cut ? std::string_view() : whole, local, destination, now)) {
+      continue;
+    }
     Counters::bump(counters_.accepted);
-    const std::string_view body(buffers_.data() + i * read_size_, requests_[i].msg_len);
-    // A datagram longer than the read size was cut by the kernel (MSG_TRUNC): not the password.
-    const auto verdict = (request.msg_flags & MSG_TRUNC) != 0 ? proto::Verdict::go_away
-                                                              : proto::judge(body, password_);
+    // A datagram longer than the read size is not the password.
+    const auto verdict =
+        cut || whole.size() > read_size_ ? proto::Verdict::go_away : proto::judge(whole, password_);
     Counters::bump(verdict == proto::Verdict::welcome ? counters_.welcomed : counters_.rejected);
     if (log_.enabled(LogLevel::debug)) {
       log_.debug("{} {}", senders_[i].to_string(),
@@ -83,62 +118,107 @@ size_t DatagramResponder::serve_batch(int fd) {
     replies_[replies].msg_hdr.msg_iovlen = 1;
     replies_[replies].msg_hdr.msg_name = senders_[i].data();
     replies_[replies].msg_hdr.msg_namelen = senders_[i].size();
-    answer_from_destination(request, replies_[replies].msg_hdr, replies);
+    if (destination) answer_from(*destination, replies_[replies].msg_hdr, replies);
     ++replies;
   }
 
   unsigned sent = 0;
   while (sent < replies) {
-    const int now =
+    const int now_sent =
         ::sendmmsg(fd, replies_.data() + sent, replies - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (now > 0) {
-      sent += static_cast<unsigned>(now);
+    if (now_sent > 0) {
+      sent += static_cast<unsigned>(now_sent);
       continue;
     }
-    if (now < 0 && errno == EINTR) continue;
+    const int code = errno;
+    if (now_sent < 0 && code == EINTR) continue;
     // The sender of replies_[sent] cannot be answered (gone, or its buffer is full): a datagram
     // may be lost, so skip it and answer the others.
-    Counters::bump(counters_.errors);
-    log_.debug("sendmmsg to {}: {}",
-               SocketAddress(static_cast<const sockaddr*>(replies_[sent].msg_hdr.msg_name),
-                             replies_[sent].msg_hdr.msg_namelen)
-                   .to_string(),
-               describe_errno(errno));
+    note_send_failure(replies_[sent].msg_hdr, code, now);
     ++sent;
   }
   return static_cast<size_t>(received);
 }
 
-bool DatagramResponder::answer_from_destination(const msghdr& request, msghdr& reply, size_t slot) {
-  reply.msg_control = nullptr;
-  reply.msg_controllen = 0;
-  for (const cmsghdr* found = CMSG_FIRSTHDR(&request); found != nullptr;
-       found = CMSG_NXTHDR(const_cast<msghdr*>(&request), const_cast<cmsghdr*>(found))) {
-    const bool v4 = found->cmsg_level == IPPROTO_IP && found->cmsg_type == IP_PKTINFO;
-    const bool v6 = found->cmsg_level == IPPROTO_IPV6 && found->cmsg_type == IPV6_PKTINFO;
-    if (!v4 && !v6) continue;
-    reply.msg_control = reply_control_.data() + slot * kControlSpace;
-    reply.msg_controllen = v4 ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
-    std::memset(reply.msg_control, 0, reply.msg_controllen);
-    cmsghdr* source = CMSG_FIRSTHDR(&reply);
-    source->cmsg_level = found->cmsg_level;
-    source->cmsg_type = found->cmsg_type;
-    if (v4) {
-      in_pktinfo received{};
-      std::memcpy(&received, CMSG_DATA(found), sizeof(received));
-      in_pktinfo from{};
-      from.ipi_spec_dst = received.ipi_addr;  // the request's destination is our source
-      source->cmsg_len = CMSG_LEN(sizeof(from));
-      std::memcpy(CMSG_DATA(source), &from, sizeof(from));
-    } else {
-      in6_pktinfo from{};
-      std::memcpy(&from, CMSG_DATA(found), sizeof(from));
-      source->cmsg_len = CMSG_LEN(sizeof(from));
-      std::memcpy(CMSG_DATA(source), &from, sizeof(from));
+bool DatagramResponder::may_answer(const SocketAddress& sender, std::string_view whole,
+                                   const SocketAddress& local,
+                                   const std::optional<Destination>& destination,
+                                   loop::Clock::time_point now) {
+  const bool reply = is_a_reply(whole);
+  if (reply || is_own_address(sender, local, destination)) {
+    Counters::bump(counters_.dropped_loop);
+    if (loops_.due(now) && log_.enabled(LogLevel::warning)) {
+      log_.warning("not answering {}: {} ({} such datagrams since the last line)",
+                   sender.to_string(),
+                   reply ? "its datagram is itself a reply" : "it is the server's own address",
+                   std::exchange(loops_.since_line, 0));
     }
-    return true;
+    return false;
+  }
+  if (!budget_ || (!budget_for_local_senders_ && is_local(sender))) return true;
+  if (budget_->take(source_key(sender), now)) return true;
+  Counters::bump(counters_.dropped_over_rate);
+  if (over_rate_.due(now) && log_.enabled(LogLevel::warning)) {
+    const uint64_t dropped = std::exchange(over_rate_.since_line, 0);
+    log_.warning("{} {} to {} dropped over --dgram-rate", dropped,
+                 dropped == 1 ? "reply" : "replies", sender.to_string());
   }
   return false;
+}
+
+const SocketAddress& DatagramResponder::local_address(int fd) {
+  for (const auto& [known, address] : locals_) {
+    if (known == fd) return address;
+  }
+  SocketAddress local;
+  socklen_t size = SocketAddress::capacity();
+  if (::getsockname(fd, local.data(), &size) == 0) local.resize(size);
+  return locals_.emplace_back(fd, local).second;
+}
+
+void DatagramResponder::answer_from(const Destination& destination, msghdr& reply, size_t slot) {
+  reply.msg_control = nullptr;
+  reply.msg_controllen = 0;
+  if (is_group_address(destination)) return;
+  const bool v4 = destination.family == AF_INET;
+  reply.msg_control = reply_control_.data() + slot * kControlSpace;
+  reply.msg_controllen = v4 ? CMSG_SPACE(sizeof(in_pktinfo)) : CMSG_SPACE(sizeof(in6_pktinfo));
+  std::memset(reply.msg_control, 0, reply.msg_controllen);
+  cmsghdr* source = CMSG_FIRSTHDR(&reply);
+  if (v4) {
+    // ipi_spec_dst is the local address the kernel chose for this request: the destination for
+    // a unicast one, the receiving interface's address for a broadcast — never the broadcast
+    // address itself, which cannot be a source (ENETUNREACH / EINVAL).
+    in_pktinfo from{};
+    from.ipi_spec_dst = destination.v4.ipi_spec_dst;
+    source->cmsg_level = IPPROTO_IP;
+    source->cmsg_type = IP_PKTINFO;
+    source->cmsg_len = CMSG_LEN(sizeof(from));
+    std::memcpy(CMSG_DATA(source), &from, sizeof(from));
+  } else {
+    source->cmsg_level = IPPROTO_IPV6;
+    source->cmsg_type = IPV6_PKTINFO;
+    source->cmsg_len = CMSG_LEN(sizeof(destination.v6));
+    std::memcpy(CMSG_DATA(source), &destination.v6, sizeof(destination.v6));
+  }
+}
+
+void DatagramResponder::note_send_failure(const msghdr& reply, int code,
+                                          loop::Clock::time_point now) {
+  Counters::bump(counters_.errors);
+  // Under overload this is the common case: no formatting unless the line is written.
+  if (!log_.enabled(LogLevel::debug) || !send_failures_.due(now)) return;
+  log_.debug(
+      "sendmmsg to {}: {} ({} such failures since the last line)",
+      SocketAddress(static_cast<const sockaddr*>(reply.msg_name), reply.msg_namelen).to_string(),
+      describe_errno(code), std::exchange(send_failures_.since_line, 0));
+}
+
+bool DatagramResponder::Throttled::due(loop::Clock::time_point now) noexcept {
+  ++since_line;
+  if (now < next_line) return false;
+  next_line = now + std::chrono::seconds(1);
+  return true;
 }
 
 void DatagramResponder::log_error(const char* operation, int fd, int code) const {

@@ -161,6 +161,12 @@ Result<void, Failure> serve(Config config, const Log& log) {
     if (failure) return Failure{EX_OSERR, failure->message()};
   }
   const CounterValues total = add_up(workers);
+  if (total.dropped_loop + total.dropped_over_rate > 0) {
+    log.info(
+        "datagrams not answered: {} from the server's own address or carrying a reply, {} "
+        "over --dgram-rate",
+        total.dropped_loop, total.dropped_over_rate);
+  }
   log.info("stopped: {} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
            total.accepted, total.welcomed, total.rejected, total.timed_out,
            total.refused_over_limit + total.refused_no_descriptors, total.errors);

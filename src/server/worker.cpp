@@ -87,7 +87,7 @@ Worker::Worker(const Config& config, loop::EventLoop loop, Admission& admission,
       acceptor_(loop_, admission, counters_, log),
       scratch_(std::max(config.read_size + 1, kScratchFloor)) {
   if (config.type == SocketType::datagram) {
-    datagrams_.emplace(config.read_size, config.password, counters_, log);
+    datagrams_.emplace(config, counters_, log);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "doorman/server/log.hpp"
 
 namespace doorman::server {
+
+inline constexpr unsigned kDefaultDgramRate = 100;
 
 struct Config {
   std::vector<Address> listen;  // empty means the tutorial's localhost:8001
@@ -25,6 +28,10 @@ struct Config {
   unsigned unix_mode = 0660;
   Duration linger_timeout = std::chrono::seconds(2);
   bool defer_accept = false;
+  // Datagram replies a second to one source address, as many at once (F6: a flood
+  // from one source is capped). Unset: kDefaultDgramRate for every source but local ones
+  // (loopback, Unix); set: for every source; 0: no cap.
+  std::optional<unsigned> dgram_rate;
   LogLevel log_level = LogLevel::info;
 };
 

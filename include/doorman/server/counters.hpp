@@ -16,6 +16,8 @@ struct CounterValues {
   uint64_t refused_over_limit = 0;
   uint64_t refused_no_descriptors = 0;
   uint64_t dropped_unbound_sender = 0;
+  uint64_t dropped_loop = 0;       // datagrams from the server's own address, or replies
+  uint64_t dropped_over_rate = 0;  // datagrams from a source over --dgram-rate
   uint64_t errors = 0;
 
   CounterValues& operator+=(const CounterValues& other) noexcept;
@@ -29,6 +31,8 @@ struct Counters {
   std::atomic<uint64_t> refused_over_limit{0};
   std::atomic<uint64_t> refused_no_descriptors{0};
   std::atomic<uint64_t> dropped_unbound_sender{0};
+  std::atomic<uint64_t> dropped_loop{0};
+  std::atomic<uint64_t> dropped_over_rate{0};
   std::atomic<uint64_t> errors{0};
 
   CounterValues read() const noexcept;
@@ -47,6 +51,8 @@ inline CounterValues& CounterValues::operator+=(const CounterValues& other) noex
   refused_over_limit += other.refused_over_limit;
   refused_no_descriptors += other.refused_no_descriptors;
   dropped_unbound_sender += other.dropped_unbound_sender;
+  dropped_loop += other.dropped_loop;
+  dropped_over_rate += other.dropped_over_rate;
   errors += other.errors;
   return *this;
 }
@@ -60,6 +66,8 @@ inline CounterValues Counters::read() const noexcept {
                        refused_over_limit.load(relaxed),
                        refused_no_descriptors.load(relaxed),
                        dropped_unbound_sender.load(relaxed),
+                       dropped_loop.load(relaxed),
+                       dropped_over_rate.load(relaxed),
                        errors.load(relaxed)};
 }
 

@@ -1,22 +1,30 @@
 #pragma once
 // DatagramResponder: the tutorial's rule over datagrams, a batch at a time (recvmmsg, judge,
-// sendmmsg). Each datagram is one request; the reply goes back to its sender. No state per
-// client. Thread of the worker that owns it.
+// sendmmsg). Each datagram is one request; the reply goes back to its sender — unless the
+// sender is the server itself or the datagram is itself a reply (no reply loops), or the sender
+// has had its share of replies (--dgram-rate). The only state per client is that share, in a
+// table of fixed size. Thread of the worker that owns it.
 
 #include <sys/socket.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "doorman/loop/deadline_list.hpp"
 #include "doorman/net/socket_address.hpp"
+#include "doorman/server/config.hpp"
 #include "doorman/server/counters.hpp"
+#include "doorman/server/datagram_guard.hpp"
 #include "doorman/server/log.hpp"
+#include "doorman/server/reply_budget.hpp"
 
 namespace doorman::server {
 
 class DatagramResponder {
  public:
-  DatagramResponder(size_t read_size, std::string password, Counters& counters, const Log& log);
+  DatagramResponder(const Config& config, Counters& counters, const Log& log);
 
   // Answers what `fd` holds now, a bounded number of batches per call so one busy socket
   // cannot starve the loop's other work.
@@ -26,15 +34,27 @@ class DatagramResponder {
   static constexpr size_t kBatch = 32;
   // Returns how many datagrams it read (0 when the socket is empty).
   size_t serve_batch(int fd);
-  // Copies the request's destination into the reply's source; false when there is none.
-  bool answer_from_destination(const msghdr& request, msghdr& reply, size_t slot);
+  // False when the datagram must go unanswered (counted and, at most once a second, logged).
+  // `whole` is the datagram, empty when it was cut.
+  bool may_answer(const SocketAddress& sender, std::string_view whole, const SocketAddress& local,
+                  const std::optional<Destination>& destination, loop::Clock::time_point now);
+  // The address `fd` is bound to, asked of the kernel once per socket.
+  const SocketAddress& local_address(int fd);
+  // Makes the reply leave from the address the request was sent to, so a client that connected
+  // its socket accepts it; a group (broadcast, multicast) destination leaves the choice to the
+  // kernel.
+  void answer_from(const Destination& destination, msghdr& reply, size_t slot);
+  void note_send_failure(const msghdr& reply, int code, loop::Clock::time_point now);
   void log_error(const char* operation, int fd, int code) const;
 
   size_t read_size_;
+  size_t slot_size_;  // bytes received per datagram: read_size_, or a whole reply if longer
   std::string password_;
   Counters& counters_;
   const Log& log_;
-  std::vector<char> buffers_;  // kBatch requests of read_size_ bytes
+  std::optional<ReplyBudget> budget_;  // none with --dgram-rate 0
+  bool budget_for_local_senders_;      // --dgram-rate given: loopback and Unix senders too
+  std::vector<char> buffers_;          // kBatch requests of slot_size_ bytes
   std::vector<iovec> request_iov_;
   std::vector<mmsghdr> requests_;
   std::vector<SocketAddress> senders_;
@@ -44,6 +64,18 @@ class DatagramResponder {
   // reply leaves from that address.
   std::vector<char> request_control_;
   std::vector<char> reply_control_;
+  std::vector<std::pair<int, SocketAddress>> locals_;  // one per socket served
+
+  // Log lines that a flood would otherwise repeat for every datagram: one a second at most,
+  // with how many happened since the last.
+  struct Throttled {
+    loop::Clock::time_point next_line{};
+    uint64_t since_line = 0;
+    bool due(loop::Clock::time_point now) noexcept;
+  };
+  Throttled over_rate_;
+  Throttled loops_;
+  Throttled send_failures_;
 };
 
 }  // namespace doorman::server

@@ -31,8 +31,12 @@ int main(int argc, char** argv) {
                    config.error().reason.c_str());
       return EX_USAGE;
     }
-    const server::Log log(config->log_level);
-    if (auto served = server::serve(*config, log); !served) {
+    // The log is gone, its queued lines written, before an error is printed after them.
+    auto served = [&] {
+      const server::Log log(config->log_level, config->log_format);
+      return server::serve(*config, log);
+    }();
+    if (!served) {
       std::fprintf(stderr, "doorman-server: %s\n", served.error().message().c_str());
       return exit_status(served.error());
     }

@@ -117,6 +117,7 @@ Result<void> serve(Config config, const Log& log) {
   threads.clear();  // joins
 
   const CounterValues total = add_up(workers);
+  log.tell_held_back();  // the "N more" lines before the last one
   log.info("stopped: {} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
            total.accepted, total.welcomed, total.rejected, total.timed_out,
            total.refused_over_limit + total.refused_no_descriptors, total.errors);

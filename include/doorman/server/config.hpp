@@ -26,6 +26,7 @@ struct Config {
   Duration linger_timeout = std::chrono::seconds(2);
   bool defer_accept = false;
   LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
 };
 
 Address default_listen_address();

@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
   return options::run(app, argc, argv, [&]() -> Result<void, Failure> {
     auto config = server::finish(line);
     if (!config) return usage_failure(config.error());
-    const server::Log log(config->log_level);
+    // The log goes out of scope on return, its queued lines written, before run() prints a
+    // failure: the failure stays the last line.
+    const server::Log log(config->log_level, config->log_format);
     return server::serve(*config, log);
   });
 }

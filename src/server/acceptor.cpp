@@ -49,7 +49,7 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
         case ENFILE:
           // accept4 takes a descriptor before it looks at the queue: EMFILE does not say that
           // a connection is waiting. Shedding finds out.
-          switch (shed_without_descriptors(listener, now)) {
+          switch (shed_without_descriptors(listener)) {
             case Shed::closed_one:
               continue;
             case Shed::queue_empty:
@@ -67,7 +67,8 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
     if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= admission_.limit) {
       admission_.active.fetch_sub(1, std::memory_order_relaxed);
       Counters::bump(counters_.refused_over_limit);
-      log_.debug("connection refused: over --max-connections {}", admission_.limit);
+      log_.warning_limited(LogKind::refused_over_limit,
+                           "connection refused: over --max-connections {}", admission_.limit);
       ::close(fd);
       continue;
     }
@@ -77,7 +78,7 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
   return {accepted_.data(), admitted};
 }
 
-Acceptor::Shed Acceptor::shed_without_descriptors(int listener, loop::Clock::time_point now) {
+Acceptor::Shed Acceptor::shed_without_descriptors(int listener) {
   // Out of descriptors, a waiting connection stays queued and the listener stays readable: a
   // plain loop would spin at full CPU. Free the reserve, take the connection off the queue and
   // close it at once, then take the reserve back (muduo's idle descriptor).
@@ -91,22 +92,20 @@ Acceptor::Shed Acceptor::shed_without_descriptors(int listener, loop::Clock::tim
   if (fd < 0) return code == EAGAIN ? Shed::queue_empty : Shed::cannot;
 
   Counters::bump(counters_.refused_no_descriptors);
-  if (now - last_warning_ >= std::chrono::seconds(1)) {
-    last_warning_ = now;
-    log_.warning("out of file descriptors: closing new connections at once ({} so far)",
-                 counters_.refused_no_descriptors.load(std::memory_order_relaxed));
-  }
+  log_.warning_limited(LogKind::out_of_descriptors,
+                       "out of file descriptors: closing new connections at once ({} so far)",
+                       counters_.refused_no_descriptors.load(std::memory_order_relaxed));
   return Shed::closed_one;
 }
 
 void Acceptor::accept_failed(int listener, int code, loop::Clock::time_point now) {
   // ENOBUFS, ENOMEM, EPERM (a firewall or security module)...: the listener stays readable, so
-  // retrying at once would spin. Rest it, and say so at most once a second.
+  // retrying at once would spin. Rest it, and say so (at most once a second).
   Counters::bump(counters_.errors);
-  if (now - last_warning_ >= std::chrono::seconds(1)) {
-    last_warning_ = now;
-    for (const Listener& one : listeners_) {
-      if (one.fd == listener) log_.error("accept {}: {}", one.address, describe_errno(code));
+  for (const Listener& one : listeners_) {
+    if (one.fd == listener) {
+      log_.error_limited(LogKind::accept_failed, "accept {}: {}", one.address,
+                         describe_errno(code));
     }
   }
   pause(listener, now);

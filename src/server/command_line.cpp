@@ -74,6 +74,10 @@ void define_options(CLI::App& app, CommandLine& line) {
   app.add_option("--log-level", line.log_level, "debug, info, warning or error")
       ->type_name("LEVEL")
       ->capture_default_str();
+  app.add_option("--log-format", line.log_format,
+                 "text, or json: one object per line with time, level and msg")
+      ->type_name("FORMAT")
+      ->capture_default_str();
 }
 
 Result<Config, UsageError> finish(const CommandLine& line) {
@@ -86,6 +90,9 @@ Result<Config, UsageError> finish(const CommandLine& line) {
   auto level = parse_log_level(line.log_level);
   if (!level) return UsageError{"--log-level", level.error().reason()};
   config.log_level = *level;
+  auto format = parse_log_format(line.log_format);
+  if (!format) return UsageError{"--log-format", format.error().reason()};
+  config.log_format = *format;
   auto mode = parse_file_mode(line.unix_mode);
   if (!mode) return UsageError{"--unix-mode", mode.error().reason()};
   config.unix_mode = *mode;

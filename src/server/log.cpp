@@ -1,51 +1,60 @@
 #include "doorman/server/log.hpp"
 
-#include "doorman/base/printable.hpp"
-
-#include <unistd.h>
-
-#include <chrono>
-#include <ctime>
-#include <string>
-
 namespace doorman::server {
+namespace {
 
-Result<LogLevel> parse_log_level(std::string_view text) {
-  if (text == "debug") return LogLevel::debug;
-  if (text == "info") return LogLevel::info;
-  if (text == "warning" || text == "warn") return LogLevel::warning;
-  if (text == "error") return LogLevel::error;
-  return Error::described("parse log level", quoted(text),
-                          "expected debug, info, warning or error");
-}
+// What the "N more" line calls a kind, and the level it is told at.
+struct KindText {
+  std::string_view plural;
+  LogLevel level;
+};
 
-std::string_view to_string(LogLevel level) noexcept {
-  switch (level) {
-    case LogLevel::debug:
-      return "debug";
-    case LogLevel::info:
-      return "info";
-    case LogLevel::warning:
-      return "warning";
-    case LogLevel::error:
-      return "error";
+KindText describe(LogKind kind) noexcept {
+  switch (kind) {
+    case LogKind::time_out:
+      return {"time outs", LogLevel::warning};
+    case LogKind::refused_over_limit:
+      return {"connections refused over --max-connections", LogLevel::warning};
+    case LogKind::out_of_descriptors:
+      return {"connections closed for lack of file descriptors", LogLevel::warning};
+    case LogKind::accept_failed:
+      return {"accept errors", LogLevel::error};
   }
-  return "?";
+  return {"lines", LogLevel::warning};
 }
+
+}  // namespace
+
+Log::Log(LogLevel level, LogFormat format, int fd, LogWriter::Options options)
+    : level_(level),
+      format_(format),
+      writer_(fd, format, options,
+              [this](LogWriter::Clock::time_point now) { tell_held_back(now); }) {}
 
 void Log::emit(LogLevel level, std::string_view message) const {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char stamp[32];
-  const size_t length = std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
-  std::string line = fmt::format("{}.{:03}Z {} {}\n", std::string_view(stamp, length), millis,
-                                 to_string(level), message);
-  // One write per line: short writes to stderr are not retried, a log line is not worth a stall.
-  [[maybe_unused]] const ssize_t written = ::write(fd_, line.data(), line.size());
+  char line[LogRing::kLineBytes];
+  const size_t length =
+      format_log_line(line, format_, std::chrono::system_clock::now(), level, message);
+  writer_.submit(std::string_view(line, length));
+}
+
+bool Log::admit(LogKind kind, LogLevel level) const {
+  const RateLimiter::Decision decision =
+      limiters_[static_cast<size_t>(kind)].admit(RateLimiter::Clock::now());
+  if (decision.held_back != 0) tell_more(kind, level, decision.held_back);
+  return decision.write;
+}
+
+void Log::tell_held_back(RateLimiter::Clock::time_point now) const {
+  for (size_t index = 0; index < kLogKinds; ++index) {
+    const auto kind = static_cast<LogKind>(index);
+    const uint64_t count = limiters_[index].take_overdue(now);
+    if (count != 0) tell_more(kind, describe(kind).level, count);
+  }
+}
+
+void Log::tell_more(LogKind kind, LogLevel level, uint64_t count) const {
+  write(level, "{} more {} in the last second", count, describe(kind).plural);
 }
 
 }  // namespace doorman::server

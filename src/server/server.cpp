@@ -167,6 +167,7 @@ Result<void, Failure> serve(Config config, const Log& log) {
         "over --dgram-rate",
         total.dropped_loop, total.dropped_over_rate);
   }
+  log.tell_held_back();  // the "N more" lines before the last one
   log.info("stopped: {} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
            total.accepted, total.welcomed, total.rejected, total.timed_out,
            total.refused_over_limit + total.refused_no_descriptors, total.errors);

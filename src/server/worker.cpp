@@ -283,8 +283,8 @@ void Worker::expire() {
                    format_duration(config_.timeout));
     } else {
       Counters::bump(counters_.timed_out);
-      log_.warning("time out: {} sent nothing within {}", peer_name(fd),
-                   format_duration(config_.timeout));
+      log_.warning_limited(LogKind::time_out, "time out: {} sent nothing within {}", peer_name(fd),
+                           format_duration(config_.timeout));
     }
     close_connection(fd);
   }

@@ -79,6 +79,7 @@ class UsageErrors(OneLineFailure, unittest.TestCase):
         (['--max-connections', '0'], ['--max-connections']),
         (['--password', ''], ['--password']),
         (['--log-level', 'loud'], ['--log-level']),
+        (['--log-format', 'xml'], ['--log-format', 'text', 'json']),
         (['--no-such-option'], ['--no-such-option']),
         (['--backlog'], ['--backlog']),
     ]
@@ -105,7 +106,7 @@ class UsageErrors(OneLineFailure, unittest.TestCase):
         self.assertEqual((status, stderr), (0, ''))
         for option in ('--listen', '--type', '--backlog', '--timeout', '--read-size', '--password',
                        '--threads', '--max-connections', '--unix-mode', '--linger-timeout',
-                       '--defer-accept', '--log-level', '--version'):
+                       '--defer-accept', '--log-level', '--log-format', '--version'):
             self.assertIn(option, stdout)
         status, stdout, stderr = st.run_server('--version')
         self.assertEqual((status, stderr), (0, ''))

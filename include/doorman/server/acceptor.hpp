@@ -42,7 +42,7 @@ class Acceptor {
 
  private:
   enum class Shed { closed_one, queue_empty, cannot };
-  Shed shed_without_descriptors(int listener, loop::Clock::time_point now);
+  Shed shed_without_descriptors(int listener);
   void accept_failed(int listener, int code, loop::Clock::time_point now);
   void pause(int listener, loop::Clock::time_point now);
   void resume_all();
@@ -66,7 +66,6 @@ class Acceptor {
   // Kept open for the moment descriptors run out: see shed_without_descriptors.
   Fd reserve_;
   loop::Clock::time_point next_resume_ = loop::Clock::time_point::max();
-  loop::Clock::time_point last_warning_{};
 };
 
 }  // namespace doorman::server

@@ -17,6 +17,7 @@ struct CommandLine {
   // Parsed after CLI11 is done, so the errors can name the option.
   std::vector<std::string> listen;
   std::string log_level = "info";
+  std::string log_format = "text";
   std::string unix_mode = "0660";
 };
 

@@ -33,6 +33,7 @@ struct Config {
   // (loopback, Unix); set: for every source; 0: no cap.
   std::optional<unsigned> dgram_rate;
   LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::text;
 };
 
 Address default_listen_address();

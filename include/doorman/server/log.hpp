@@ -1,30 +1,47 @@
 #pragma once
-// Log: one line per event on stderr, with time and level. Any thread: a line is one write(2),
-// so lines from different workers never interleave.
+// Log: one line per event, with time and level, as text or JSON, on stderr. Any thread, and no
+// thread ever waits for the reader: lines go through a bounded queue to a log thread
+// (LogWriter); when the reader is too slow they are dropped and counted. Repeated warnings of
+// one kind are rate-limited: one line a second, then "N more ...". Constructed and destroyed
+// by the main thread; destruction writes what is still queued (at most a second of waiting).
 
 #include <fmt/format.h>
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
 #include <string_view>
 
 #include "doorman/base/result.hpp"
+#include "doorman/server/log_line.hpp"
+#include "doorman/server/log_writer.hpp"
+#include "doorman/server/rate_limiter.hpp"
 
 namespace doorman::server {
 
-enum class LogLevel { debug, info, warning, error };
-
-Result<LogLevel> parse_log_level(std::string_view text);
-std::string_view to_string(LogLevel level) noexcept;
+// The warnings that come in floods, each rate-limited on its own.
+enum class LogKind { time_out, refused_over_limit, out_of_descriptors, accept_failed };
+inline constexpr size_t kLogKinds = 4;
 
 class Log {
  public:
-  explicit Log(LogLevel level = LogLevel::info, int fd = 2) : level_(level), fd_(fd) {}
+  explicit Log(LogLevel level = LogLevel::info, LogFormat format = LogFormat::text, int fd = 2,
+               LogWriter::Options options = {});
+  ~Log() = default;  // the writer flushes and stops first: it is the last member
+
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
 
   bool enabled(LogLevel level) const noexcept { return level >= level_; }
 
   template <typename... Args>
   void write(LogLevel level, fmt::format_string<Args...> format, Args&&... args) const {
     if (!enabled(level)) return;
-    emit(level, fmt::vformat(format, fmt::make_format_args(args...)));
+    // Formatted on the stack (fmt's inline buffer): no allocation for an ordinary line.
+    fmt::memory_buffer message;
+    fmt::vformat_to(std::back_inserter(message), format, fmt::make_format_args(args...));
+    emit(level, std::string_view(message.data(), message.size()));
   }
   template <typename... Args>
   void debug(fmt::format_string<Args...> format, Args&&... args) const {
@@ -43,11 +60,43 @@ class Log {
     write(LogLevel::error, format, std::forward<Args>(args)...);
   }
 
+  // At most kBurst lines of `kind` a second; the ones held back are told as one line, "N more
+  // time outs in the last second", before the next one or at the latest a second later.
+  template <typename... Args>
+  void warning_limited(LogKind kind, fmt::format_string<Args...> format, Args&&... args) const {
+    if (enabled(LogLevel::warning) && admit(kind, LogLevel::warning)) {
+      write(LogLevel::warning, format, std::forward<Args>(args)...);
+    }
+  }
+  template <typename... Args>
+  void error_limited(LogKind kind, fmt::format_string<Args...> format, Args&&... args) const {
+    if (enabled(LogLevel::error) && admit(kind, LogLevel::error)) {
+      write(LogLevel::error, format, std::forward<Args>(args)...);
+    }
+  }
+
+  // Tells now what the rate limiters hold back (before a last line, say).
+  void tell_held_back() const { tell_held_back(RateLimiter::Clock::time_point::max()); }
+
+  // Lines lost so far because the reader was too slow (or the descriptor failed).
+  uint64_t dropped() const noexcept { return writer_.dropped(); }
+
  private:
   void emit(LogLevel level, std::string_view message) const;
+  bool admit(LogKind kind, LogLevel level) const;
+  void tell_held_back(RateLimiter::Clock::time_point now) const;
+  void tell_more(LogKind kind, LogLevel level, uint64_t count) const;
 
-  LogLevel level_;
-  int fd_;
+  const LogLevel level_;
+  const LogFormat format_;
+  // Up to ten lines of a kind a second are all written, so a few silent clients each get their
+  // own `time out` line; a flood is summed up in one "N more" line.
+  static constexpr uint64_t kBurst = 10;
+  static_assert(kLogKinds == 4);
+  mutable std::array<RateLimiter, kLogKinds> limiters_{
+      RateLimiter(std::chrono::seconds(1), kBurst), RateLimiter(std::chrono::seconds(1), kBurst),
+      RateLimiter(std::chrono::seconds(1), kBurst), RateLimiter(std::chrono::seconds(1), kBurst)};
+  mutable LogWriter writer_;  // last: its thread uses the members above until it stops
 };
 
 }  // namespace doorman::server

@@ -195,15 +195,8 @@ double kept_fraction(int index) {
 
 class Statistics {
  public:
-  // The cropping thresholds come from a first batch that is measured for nothing else.
-  explicit Statistics(const std::vector<int64_t>& sorted) {
-    for (int i = 0; i < kCrops; ++i) {
-      const auto at = static_cast<size_t>(kept_fraction(i) * static_cast<double>(sorted.size()));
-      thresholds_[static_cast<size_t>(i)] = sorted[std::min(at, sorted.size() - 1)];
-    }
-  }
-
   void add(const Batch& batch) {
+    take_thresholds(batch.sorted_ticks());
     for (size_t i = kWarmUp; i < batch.size(); ++i) {
       const int64_t ticks = batch.ticks(i);
       if (ticks < 0) continue;  // the counter went backwards: a migration, not a timing
@@ -244,6 +237,18 @@ class Statistics {
   }
 
  private:
+  // dudect takes the thresholds from its first batch only. On a shared machine the speed drifts
+  // (other work, a busy sibling hyper-thread), and thresholds from one moment can sit wholly
+  // beside the timings of the next, leaving every crop with one class or none: a leak the
+  // control makes plain went unseen that way. Each batch's own percentiles follow the drift;
+  // they are taken over both classes together, so they favour neither.
+  void take_thresholds(const std::vector<int64_t>& sorted) {
+    for (int i = 0; i < kCrops; ++i) {
+      const auto at = static_cast<size_t>(kept_fraction(i) * static_cast<double>(sorted.size()));
+      thresholds_[static_cast<size_t>(i)] = sorted[std::min(at, sorted.size() - 1)];
+    }
+  }
+
   std::array<int64_t, kCrops> thresholds_{};
   WelchTTest uncropped_;
   std::array<WelchTTest, kCrops> cropped_;
@@ -271,8 +276,7 @@ bool run(const Experiment& experiment, const Options& options) {
              kClassBDescription);
 
   Batch batch(experiment.password_length);
-  batch.measure(experiment, password, random);
-  Statistics statistics(batch.sorted_ticks());
+  Statistics statistics;
   const uint64_t batches = (2 * options.measurements + kBatch - 1) / kBatch;
   for (uint64_t b = 0; b < batches; ++b) {
     batch.measure(experiment, password, random);

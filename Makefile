@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 JOBS       ?= 2
 
-.PHONY: all deps configure build test sanitize demo format format-check clean
+.PHONY: all deps configure build test ct sanitize demo format format-check clean
 
 all: build
 
@@ -22,6 +22,14 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Is the password comparison constant time (B10)? dudect's t-test on CT_MEASUREMENTS timings per
+# class; fails if any |t| reaches 4.5. doorman-ct pins itself to one CPU. CT_CONTROL=assert also
+# fails if the deliberately leaky control goes unseen.
+CT_MEASUREMENTS ?= 1000000
+CT_CONTROL      ?= report
+ct: build
+	$(BUILD)/doorman-ct --measurements $(CT_MEASUREMENTS) --control $(CT_CONTROL)
 
 # The same tests on builds with AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer.
 SANITIZE_ARGS = -DDOORMAN_BUILD_BENCH=OFF

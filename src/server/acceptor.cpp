@@ -35,6 +35,7 @@ Result<void> Acceptor::watch(int listener, bool shared, uint64_t token, std::str
 
 std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_point now) {
   size_t admitted = 0;
+  queue_emptied_ = true;  // until the batch ends full
   for (size_t attempt = 0; attempt < kBatch; ++attempt) {
     const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -75,6 +76,7 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
     Counters::bump(counters_.accepted);  // admitted ones only: refusals have their counters
     accepted_[admitted++] = fd;
   }
+  queue_emptied_ = false;
   return {accepted_.data(), admitted};
 }
 
@@ -130,8 +132,18 @@ void Acceptor::closed() noexcept {
   if (next_resume_ != loop::Clock::time_point::max()) resume_all();
 }
 
+void Acceptor::stop_watching() noexcept {
+  stopped_watching_ = true;
+  next_resume_ = loop::Clock::time_point::max();
+  for (Listener& one : listeners_) {
+    if (!one.paused) (void)loop_.remove(one.fd);
+    one.paused = true;
+  }
+}
+
 void Acceptor::resume_all() {
   next_resume_ = loop::Clock::time_point::max();
+  if (stopped_watching_) return;
   for (Listener& one : listeners_) {
     if (!one.paused) continue;
     if (auto added = loop_.add(one.fd, one.events, one.token); !added) {

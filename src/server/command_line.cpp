@@ -59,6 +59,10 @@ void define_options(CLI::App& app, CommandLine& line) {
   options::add_duration(app, "--linger-timeout", config.linger_timeout,
                         "after replying to a request that filled the read, discard what the "
                         "client still sends for at most this long before closing");
+  options::add_duration(app, "--drain-timeout", config.drain_timeout,
+                        "on SIGINT or SIGTERM, how long the connections in flight have to "
+                        "finish (default: --timeout)")
+      ->default_str("--timeout");
   app.add_flag("--defer-accept", config.defer_accept,
                "TCP_DEFER_ACCEPT: the kernel hands over a connection only once data has "
                "arrived, or once it stops deferring (after about --timeout). Cheaper per "

@@ -297,6 +297,18 @@ Listeners::~Listeners() {
   }
 }
 
+void Listeners::close_own(unsigned index) noexcept {
+  for (Owned& owned : sockets_) {
+    if (!owned.shared && owned.worker == index) owned.fd.reset();
+  }
+}
+
+void Listeners::close_shared() noexcept {
+  for (Owned& owned : sockets_) {
+    if (owned.shared) owned.fd.reset();
+  }
+}
+
 bool Listeners::serves(const SocketAddress& address) const noexcept {
   return std::find(bound_.begin(), bound_.end(), address) != bound_.end();
 }

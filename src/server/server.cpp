@@ -8,7 +8,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -55,6 +57,11 @@ size_t raise_descriptor_limit(const Log& log) {
     }
   }
   return limit.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(limit.rlim_cur);
+}
+
+const char* signal_name(int signal) {
+  const char* name = ::sigabbrev_np(signal);
+  return name != nullptr ? name : "a signal";
 }
 
 CounterValues add_up(const std::vector<std::unique_ptr<Worker>>& workers) {
@@ -128,13 +135,15 @@ Result<void, Failure> serve(Config config, const Log& log) {
   }
   // A worker whose loop cannot go on records why and stops the server as a signal would.
   std::vector<std::optional<Error>> failures(workers.size());
+  std::atomic<size_t> finished{0};
   std::vector<std::jthread> threads;
   for (size_t index = 0; index < workers.size(); ++index) {
-    threads.emplace_back([&worker = workers[index], &failure = failures[index]] {
+    threads.emplace_back([&worker = workers[index], &failure = failures[index], &finished] {
       if (auto ran = worker->run(); !ran) {
         failure = std::move(ran).error();
         ::kill(::getpid(), SIGTERM);
       }
+      finished.fetch_add(1, std::memory_order_release);
     });
   }
 
@@ -152,10 +161,45 @@ Result<void, Failure> serve(Config config, const Log& log) {
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  log.info("stopping on {}", ::sigabbrev_np(signal) ? ::sigabbrev_np(signal) : "a signal");
-  for (auto& worker : workers)
-    worker->stop();
+  const Duration drain_timeout =
+      config.drain_timeout > Duration::zero() ? config.drain_timeout : config.timeout;
+  log.info(
+      "stopping on {}: the connections in flight have {} to finish; a second signal stops "
+      "at once",
+      signal_name(signal), format_duration(drain_timeout));
+
+  // Graceful: each worker takes what its listeners hold queued, then its own listeners close
+  // (a new client is refused, never reset); the shared ones close once every worker is done.
+  const auto deadline = loop::Clock::now() + drain_timeout;
+  std::atomic<size_t> queues_drained{0};
+  for (unsigned index = 0; index < workers.size(); ++index) {
+    workers[index]->drain(deadline, [&listeners, &queues_drained, index] {
+      listeners->close_own(index);
+      queues_drained.fetch_add(1, std::memory_order_release);
+    });
+  }
+  while (queues_drained.load(std::memory_order_acquire) < workers.size() &&
+         finished.load(std::memory_order_acquire) < workers.size() &&
+         loop::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  listeners->close_shared();
+  log.info("draining {} connections", admission.active.load(std::memory_order_relaxed));
+
+  const timespec poll{0, 20'000'000};
+  while (finished.load(std::memory_order_acquire) < workers.size()) {
+    siginfo_t second{};
+    if (sigtimedwait(&stop_signals, &second, &poll) < 0) continue;  // EAGAIN: not yet
+    log.warning("stopping at once on a second signal ({})", signal_name(second.si_signo));
+    for (auto& worker : workers)
+      worker->stop();
+    break;
+  }
   threads.clear();  // joins
+  size_t cut = 0;
+  for (const auto& worker : workers)
+    cut += worker->cut();
+  if (cut > 0) log.warning("{} connections cut unfinished", cut);
 
   for (auto& failure : failures) {
     if (failure) return Failure{EX_OSERR, failure->message()};

@@ -76,6 +76,7 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config,
             : worker->loop_.add(listener.fd, EPOLLIN | (listener.shared ? EPOLLEXCLUSIVE : 0U),
                                 tag);
     if (!watched) return std::move(watched).error();
+    worker->listeners_.push_back(listener.fd);
   }
   return worker;
 }
@@ -96,9 +97,18 @@ void Worker::stop() noexcept {
   loop_.wake();
 }
 
+void Worker::drain(loop::Clock::time_point deadline, std::function<void()> queues_drained) {
+  drain_deadline_ = deadline;
+  queues_drained_ = std::move(queues_drained);
+  drain_asked_.store(true, std::memory_order_release);
+  loop_.wake();
+}
+
 Result<void> Worker::run() {
   std::array<epoll_event, 256> events{};
   while (!stopping_.load(std::memory_order_relaxed)) {
+    if (!draining_ && drain_asked_.load(std::memory_order_acquire)) begin_drain();
+    if (draining_ && open_ == 0) break;
     now_ = loop::Clock::now();
     const auto ready = loop_.wait(events, next_timeout_ms());
     if (!ready) return ready.error();
@@ -125,16 +135,42 @@ Result<void> Worker::run() {
     }
     expire();
   }
-  // Stopping: what is still open is closed.
-  for (size_t fd = 0; fd < connections_.size(); ++fd) {
-    if (connections_[fd].state != ConnectionState::closed) close_connection(static_cast<int>(fd));
-  }
+  cut_all();
   return {};
+}
+
+// Graceful stop, first half: what the kernel has queued for us is ours to serve, so it is
+// taken before the listeners close (a listener closed with connections queued resets them).
+void Worker::begin_drain() {
+  draining_ = true;
+  now_ = loop::Clock::now();
+  if (datagrams_) {
+    for (const int fd : listeners_)
+      datagrams_->serve_until_empty(fd);
+  } else {
+    acceptor_.stop_watching();
+    for (const int fd : listeners_) {
+      do {
+        for (const int connection : acceptor_.accept_batch(fd, now_))
+          on_accepted(connection);
+      } while (!acceptor_.queue_emptied());
+    }
+  }
+  if (queues_drained_) queues_drained_();
+}
+
+void Worker::cut_all() noexcept {
+  for (size_t fd = 0; fd < connections_.size(); ++fd) {
+    if (connections_[fd].state == ConnectionState::closed) continue;
+    ++cut_;
+    close_connection(static_cast<int>(fd));
+  }
 }
 
 int Worker::next_timeout_ms() const noexcept {
   const auto next =
-      std::min({requests_.front_deadline(), lingering_.front_deadline(), acceptor_.next_resume()});
+      std::min({requests_.front_deadline(), lingering_.front_deadline(), acceptor_.next_resume(),
+                draining_ ? drain_deadline_ : loop::Clock::time_point::max()});
   if (next == loop::Clock::time_point::max()) return -1;
   if (next <= now_) return 0;
   // Rounded up: waking a little late is fine, waking early would spin until the deadline.
@@ -151,6 +187,7 @@ Connection& Worker::open_slot(int fd) {
   Connection& connection = connections_[index];
   connection = Connection{};
   connection.state = ConnectionState::accepting;
+  ++open_;
   return connection;
 }
 
@@ -274,6 +311,7 @@ void Worker::discard_lingering(int fd) {
 
 // Deadlines: waiting_request and sending_reply at --timeout, lingering at --linger-timeout.
 void Worker::expire() {
+  if (draining_ && now_ >= drain_deadline_) cut_all();
   acceptor_.resume_due(now_);
   while (!requests_.empty() && requests_.front_deadline() <= now_) {
     const int fd = requests_.front();
@@ -325,6 +363,7 @@ void Worker::close_connection(int fd) noexcept {
       break;
   }
   connection = Connection{};
+  --open_;
   // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
   ::close(fd);
   acceptor_.closed();

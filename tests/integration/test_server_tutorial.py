@@ -74,7 +74,9 @@ class TutorialTranscript(unittest.TestCase):
         self.assertEqual([without_time(line) for line in self.server.stderr_lines()], [
             f'info listening on 127.0.0.1:{self.port}',
             f'warning time out: 127.0.0.1:{peer_port} sent nothing within 500ms',
-            'info stopping on TERM',
+            'info stopping on TERM: the connections in flight have 500ms to finish; a second '
+            'signal stops at once',
+            'info draining 0 connections',
             'info stopped: 3 accepted, 1 welcomed, 1 rejected, 1 timed out, 0 refused, 0 errors',
         ])
         self.assertEqual(counters['timed_out'], 1)

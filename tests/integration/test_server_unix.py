@@ -195,7 +195,7 @@ class UnixSockets(unittest.TestCase):
         lines = server.stderr_lines()
         self.assertFalse([line for line in lines if line.startswith(forged)], lines)
         self.assertFalse([line for line in lines if '\x1b' in line], lines)
-        self.assertEqual(len(lines), 4, lines)  # listening, time out, stopping, stopped
+        self.assertEqual(len(lines), 5, lines)  # listening, time out, stopping, draining, stopped
 
     def test_unix_datagram_from_an_unbound_sender_is_dropped_and_the_server_lives_on(self):
         server = self.start(type='dgram')

@@ -36,6 +36,13 @@ class Acceptor {
   std::span<const int> accept_batch(int listener, loop::Clock::time_point now);
   void closed() noexcept;
 
+  // Draining: no more readiness for any listener; the connections already queued are still
+  // taken, by accept_batch until queue_emptied().
+  void stop_watching() noexcept;
+  // Whether the last accept_batch ended because the queue was empty (or could not be
+  // served any more: an error, no descriptors), not because the batch was full.
+  bool queue_emptied() const noexcept { return queue_emptied_; }
+
   // Listeners paused for lack of descriptors resume at this time (max() when none is paused).
   loop::Clock::time_point next_resume() const noexcept { return next_resume_; }
   void resume_due(loop::Clock::time_point now);
@@ -66,6 +73,8 @@ class Acceptor {
   // Kept open for the moment descriptors run out: see shed_without_descriptors.
   Fd reserve_;
   loop::Clock::time_point next_resume_ = loop::Clock::time_point::max();
+  bool queue_emptied_ = false;
+  bool stopped_watching_ = false;
 };
 
 }  // namespace doorman::server

@@ -27,6 +27,8 @@ struct Config {
   size_t max_connections = 0;  // 0: as many as the descriptor limit allows
   unsigned unix_mode = 0660;
   Duration linger_timeout = std::chrono::seconds(2);
+  // How long a stopping server lets the connections in flight finish; 0: --timeout.
+  Duration drain_timeout = Duration::zero();
   bool defer_accept = false;
   // Datagram replies a second to one source address, as many at once (F6: a flood
   // from one source is capped). Unset: kDefaultDgramRate for every source but local ones

@@ -29,6 +29,8 @@ class DatagramResponder {
   // Answers what `fd` holds now, a bounded number of batches per call so one busy socket
   // cannot starve the loop's other work.
   void serve(int fd);
+  // Answers what `fd` holds until it is empty (bounded): the last turn of a draining server.
+  void serve_until_empty(int fd);
 
  private:
   static constexpr size_t kBatch = 32;

@@ -37,6 +37,10 @@ class Listeners {
   };
   // The sockets worker `index` serves.
   std::vector<Served> for_worker(unsigned index) const;
+  // Draining: closes the sockets of worker `index` alone (its thread may call it, each worker
+  // for its own), then the shared ones (once every worker has stopped accepting).
+  void close_own(unsigned index) noexcept;
+  void close_shared() noexcept;
   // The address each listener actually bound (port 0 resolved), one per address served.
   const std::vector<SocketAddress>& bound() const noexcept { return bound_; }
   // Addresses of a name that this host cannot bind, skipped because another one is served.

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -34,9 +35,16 @@ class Worker {
                                                 std::vector<Listeners::Served> listeners,
                                                 Admission& admission, const Log& log);
 
-  // Serves until stop(); an error is one the loop cannot go on from (epoll itself failing).
+  // Serves until stop(), or until a drain has finished; an error is one the loop cannot go on
+  // from (epoll itself failing).
   Result<void> run();
-  void stop() noexcept;  // any thread
+  // Any thread. drain(): accept what the listeners hold queued, call `queues_drained` (on the
+  // worker's thread), take nothing new, and end once the connections in flight are done or at
+  // `deadline`. stop(): close everything and end now.
+  void drain(loop::Clock::time_point deadline, std::function<void()> queues_drained);
+  void stop() noexcept;
+  // Connections closed unfinished by stop() or the drain deadline. After run() returns.
+  size_t cut() const noexcept { return cut_; }
   const Counters& counters() const noexcept { return counters_; }
 
  private:
@@ -50,6 +58,8 @@ class Worker {
   void discard_lingering(int fd);
   void expire();
   void close_connection(int fd) noexcept;
+  void begin_drain();
+  void cut_all() noexcept;
 
   // Transitions' side effects.
   void reply(int fd, proto::Verdict verdict, bool overflowed);
@@ -67,6 +77,14 @@ class Worker {
   Acceptor acceptor_;
   std::optional<DatagramResponder> datagrams_;  // datagram mode only
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> drain_asked_{false};
+  // Written by drain() before drain_asked_ is set (release), read after it is seen (acquire).
+  loop::Clock::time_point drain_deadline_ = loop::Clock::time_point::max();
+  std::function<void()> queues_drained_;
+  bool draining_ = false;
+  std::vector<int> listeners_;  // stream listeners or datagram sockets, for the drain
+  size_t open_ = 0;             // connections in the table that are not closed
+  size_t cut_ = 0;
 
   // The request is read into this one buffer, so a waiting connection owns nothing but its slot.
   std::vector<char> scratch_;

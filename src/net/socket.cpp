@@ -109,19 +109,26 @@ Result<void> Socket::connect(const SocketAddress& address, std::optional<Duratio
   // A bounded connect: start it non-blocking, wait for writability, then read its outcome.
   const int flags = ::fcntl(fd(), F_GETFL);
   if (flags < 0 || ::fcntl(fd(), F_SETFL, flags | O_NONBLOCK) != 0) return fail("fcntl", errno);
-  if (::connect(fd(), address.get(), address.size()) != 0) {
-    if (errno != EINPROGRESS && errno != EAGAIN) return fail("connect", errno);
-    pollfd waiting{fd(), POLLOUT, 0};
-    const int ready =
-        retry_on_eintr([&] { return ::poll(&waiting, 1, poll_timeout_ms(*timeout)); });
-    if (ready < 0) return fail("connect", errno);
-    if (ready == 0) return fail("connect", ETIMEDOUT);
-    int code = 0;
-    socklen_t size = sizeof(code);
-    if (::getsockopt(fd(), SOL_SOCKET, SO_ERROR, &code, &size) != 0) code = errno;
-    if (code != 0) return fail("connect", code);
-  }
-  if (::fcntl(fd(), F_SETFL, flags) != 0) return fail("fcntl", errno);
+  auto connected = connect_nonblocking(address, *timeout);
+  // The socket goes back to how it was whatever the outcome: a caller that keeps it after a
+  // failure must not find it non-blocking.
+  if (::fcntl(fd(), F_SETFL, flags) != 0 && connected) return fail("fcntl", errno);
+  return connected;
+}
+
+Result<void> Socket::connect_nonblocking(const SocketAddress& address, Duration timeout) {
+  if (::connect(fd(), address.get(), address.size()) == 0) return {};
+  // EINPROGRESS, or EINTR (the connect goes on in the background): wait for its outcome. For
+  // TCP, EAGAIN is not "in progress" but "no local port left", a failure of its own.
+  if (errno != EINPROGRESS && errno != EINTR) return fail("connect", errno);
+  pollfd waiting{fd(), POLLOUT, 0};
+  const int ready = retry_on_eintr([&] { return ::poll(&waiting, 1, poll_timeout_ms(timeout)); });
+  if (ready < 0) return fail("connect", errno);
+  if (ready == 0) return fail("connect", ETIMEDOUT);
+  int code = 0;
+  socklen_t size = sizeof(code);
+  if (::getsockopt(fd(), SOL_SOCKET, SO_ERROR, &code, &size) != 0) code = errno;
+  if (code != 0) return fail("connect", code);
   return {};
 }
 

@@ -130,6 +130,15 @@ TEST(Socket, ConnectRefusedNamesAddressAndReason) {
             "connect " + nobody.to_string() + ": connection refused (ECONNREFUSED)");
 }
 
+TEST(Socket, AFailedBoundedConnectLeavesTheSocketAsItWas) {
+  Listener listener = listen_on("127.0.0.1:0", SocketType::datagram);
+  const SocketAddress nobody = listener.address;
+  listener.socket.close();
+  auto client = Socket::create(AF_INET, SocketType::stream);
+  ASSERT_FALSE(client->connect(nobody, 2s).ok());
+  EXPECT_EQ(::fcntl(client->fd(), F_GETFL) & O_NONBLOCK, 0);  // still blocking
+}
+
 TEST(Socket, BindInUseSaysSoWithAHint) {
   Listener listener = listen_on("127.0.0.1:0");
   auto second = Socket::create(AF_INET, SocketType::stream);

@@ -63,6 +63,7 @@ class Socket {
  private:
   Error fail(std::string operation, int code, std::string address = {}) const;
   Result<void> connect_unix(const SocketAddress& address, Duration timeout);
+  Result<void> connect_nonblocking(const SocketAddress& address, Duration timeout);
 
   Fd fd_;
   std::string label_;

@@ -33,10 +33,10 @@ sanitize: deps
 # directory, each run for FUZZ_SECONDS; any finding fails. The main build stays with g++.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_ARGS = -DCMAKE_CXX_COMPILER=clang++-14 -DDOORMAN_BUILD_FUZZ=ON -DDOORMAN_BUILD_TESTS=OFF \
+FUZZ_CMAKE_ARGS = -DCMAKE_CXX_COMPILER=clang++-14 -DDOORMAN_BUILD_FUZZ=ON -DDOORMAN_BUILD_TESTS=OFF \
             -DDOORMAN_BUILD_BENCH=OFF
 fuzz: deps
-	$(MAKE) BUILD=$(FUZZ_BUILD) BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="$(FUZZ_ARGS)" build
+	$(MAKE) BUILD=$(FUZZ_BUILD) BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="$(FUZZ_CMAKE_ARGS)" build
 	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # The short run CI affords.

@@ -1,4 +1,4 @@
-// Address::parse on arbitrary text (S: what users write on the command line), in both PortZero
+// Address::parse on arbitrary text (what users write on the command line, B2), in both PortZero
 // modes. Properties: what parses prints back to text that parses to the same address; allowing
 // port 0 only ever accepts more; a parsed address is consistent with its kind.
 

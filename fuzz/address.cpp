@@ -1,6 +1,7 @@
 // Address::parse on arbitrary text (what users write on the command line, B2), in both PortZero
 // modes. Properties: what parses prints back to text that parses to the same address; allowing
-// port 0 only ever accepts more; a parsed address is consistent with its kind.
+// port 0 only ever accepts more; a parsed address is consistent with its kind; an error is one
+// printable line, whatever the text.
 
 #include "doorman/net/address.hpp"
 #include "check.hpp"
@@ -41,12 +42,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(strict->is_unix() || strict->port() != 0);
     check_consistent(*strict);
     check_round_trip(*strict, Address::PortZero::forbidden);
+  } else {
+    FUZZ_CHECK(is_one_printable_line(strict.error().message()));
   }
   if (lenient) {
     check_consistent(*lenient);
     check_round_trip(*lenient, Address::PortZero::allowed);
   } else {
     FUZZ_CHECK(!lenient.error().message().empty());
+    FUZZ_CHECK(is_one_printable_line(lenient.error().message()));
   }
   return 0;
 }

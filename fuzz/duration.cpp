@@ -1,5 +1,6 @@
 // parse_duration on arbitrary text and format_duration on arbitrary durations. Properties: a
-// parsed duration lies in [0, 1e18 ns]; format_duration's text parses back to the same duration.
+// parsed duration lies in [0, 1e18 ns]; format_duration's text parses back to the same duration;
+// an error is one printable line, whatever the text.
 
 #include "doorman/base/duration.hpp"
 #include "check.hpp"
@@ -28,6 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (const auto parsed = doorman::parse_duration(text)) {
     FUZZ_CHECK(parsed->count() >= 0 && parsed->count() <= kLongest);
     check_round_trip(*parsed);
+  } else {
+    FUZZ_CHECK(is_one_printable_line(parsed.error().message()));
   }
   // The first eight bytes as a duration in range, so formatting sees every magnitude.
   uint64_t bits = 0;

@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 JOBS       ?= 2
 
-.PHONY: all deps configure build test ct sanitize demo format format-check clean
+.PHONY: all deps configure build test ct sanitize fuzz fuzz-ci demo format format-check clean
 
 all: build
 
@@ -36,6 +36,20 @@ SANITIZE_ARGS = -DDOORMAN_BUILD_BENCH=OFF
 sanitize: deps
 	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS="-DDOORMAN_SANITIZE=address,undefined $(SANITIZE_ARGS)" test
 	$(MAKE) BUILD=build-tsan BUILD_TYPE=Debug CMAKE_ARGS="-DDOORMAN_SANITIZE=thread $(SANITIZE_ARGS)" test
+
+# The fuzz targets (fuzz/) built with clang, libFuzzer, ASan and UBSan in their own build
+# directory, each run for FUZZ_SECONDS; any finding fails. The main build stays with g++.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CMAKE_ARGS = -DCMAKE_CXX_COMPILER=clang++-14 -DDOORMAN_BUILD_FUZZ=ON -DDOORMAN_BUILD_TESTS=OFF \
+            -DDOORMAN_BUILD_BENCH=OFF
+fuzz: deps
+	$(MAKE) BUILD=$(FUZZ_BUILD) BUILD_TYPE=RelWithDebInfo CMAKE_ARGS="$(FUZZ_CMAKE_ARGS)" build
+	scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The short run CI affords.
+fuzz-ci:
+	$(MAKE) FUZZ_SECONDS=20 fuzz
 
 demo: build
 	@scripts/demo.sh $(BUILD)

@@ -10,6 +10,7 @@ packages=(
   python3 socat netcat-openbsd               # the clients and listeners of the integration tests
   util-linux procps strace iproute2          # setpriv, prlimit, ps, strace, ss
   clang-format                               # the format check
+  clang-14 libfuzzer-14-dev                  # the fuzz targets (make fuzz)
 )
 
 missing=()

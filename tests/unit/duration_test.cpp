@@ -57,3 +57,16 @@ TEST(Duration, NonFiniteIsNotCalledNegative) {
     EXPECT_EQ(parsed.error().reason().find("negative"), std::string::npos) << text;
   }
 }
+// Found by fuzzing (fuzz/duration.cpp): a whole number of nanoseconds above 2^53 went through a
+// double and came back rounded, so format_duration's text did not parse to the same duration.
+TEST(Duration, WholeNumbersAreExactUpToTheLongest) {
+  EXPECT_EQ(*parse_duration("999999999999999999ns"), Duration(999'999'999'999'999'999));
+  EXPECT_EQ(*parse_duration("9007199254740993ns"), Duration(9'007'199'254'740'993));
+  EXPECT_EQ(*parse_duration("1000000000s"), Duration(1'000'000'000'000'000'000));
+  EXPECT_FALSE(parse_duration("1000000000000000001ns").ok());
+  EXPECT_FALSE(parse_duration("99999999999999999999999999ns").ok());
+  for (const Duration d : {Duration(834'029'160'418'063'613), Duration(999'999'999'999'999'999),
+                           Duration(123'456'789'123'456'789)}) {
+    EXPECT_EQ(*parse_duration(format_duration(d)), d) << format_duration(d);
+  }
+}

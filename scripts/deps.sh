@@ -10,6 +10,9 @@ packages=(
   python3 socat netcat-openbsd               # the clients and listeners of the integration tests
   util-linux procps strace iproute2          # setpriv, prlimit, ps, strace, ss
   clang-format                               # the format check
+  libsystemd-dev                             # socket activation and readiness (sd_listen_fds, sd_notify)
+  systemd                                    # systemd-socket-activate, systemd-analyze (the unit tests)
+  groff-base                                 # the man page check
 )
 
 missing=()

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "doorman/server/listeners.hpp"
+#include "doorman/server/service_notifier.hpp"
+#include "doorman/server/socket_activation.hpp"
 #include "doorman/server/worker.hpp"
 
 namespace doorman::server {
@@ -88,6 +90,9 @@ Failure cannot_start(const Error& error) {
 }  // namespace
 
 Result<void, Failure> serve(Config config, const Log& log) {
+  // Sockets a service manager passed are served instead of --listen, with their own type.
+  auto passed = adopt_passed_sockets(config, log);
+  if (!passed) return std::move(passed).error();
   if (config.listen.empty()) config.listen.push_back(default_listen_address());
   if (config.threads == 0) config.threads = usable_cpus();
   const size_t descriptors = raise_descriptor_limit(log);
@@ -102,7 +107,8 @@ Result<void, Failure> serve(Config config, const Log& log) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto listeners = Listeners::open(config, config.threads);
+  auto listeners =
+      *passed ? Result<Listeners>(std::move(**passed)) : Listeners::open(config, config.threads);
   if (!listeners) return cannot_start(with_descriptor_hint(std::move(listeners).error()));
 
   // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
@@ -150,9 +156,12 @@ Result<void, Failure> serve(Config config, const Log& log) {
   log.debug("{} worker threads, {} sockets, at most {} connections", config.threads,
             to_string(config.type), config.max_connections);
 
+  notify_ready("serving " + std::to_string(listeners->bound().size()) + " address(es)");
+
   int signal = 0;
   sigwait(&stop_signals, &signal);
   log.info("stopping on {}", ::sigabbrev_np(signal) ? ::sigabbrev_np(signal) : "a signal");
+  notify_stopping("stopping");
   for (auto& worker : workers)
     worker->stop();
   threads.clear();  // joins

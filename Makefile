@@ -37,7 +37,9 @@ sanitize: deps
 	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS="-DDOORMAN_SANITIZE=address,undefined $(SANITIZE_ARGS)" test
 	$(MAKE) BUILD=build-tsan BUILD_TYPE=Debug CMAKE_ARGS="-DDOORMAN_SANITIZE=thread $(SANITIZE_ARGS)" test
 
-demo: build
+# Only what the demo plays: the server and the client, not the tests.
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target doorman-server doorman-client
 	@scripts/demo.sh $(BUILD)
 
 format: deps

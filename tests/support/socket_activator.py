@@ -3,9 +3,9 @@ sockets named on its command line (port 0 allowed, stream and datagram mixed), o
 inherited, then execs the command with them as systemd passes sockets: descriptors 3, 4, ... and
 LISTEN_FDS, LISTEN_PID (its own PID, which exec keeps) and LISTEN_FDNAMES.
 
-    socket_activator.py SPEC... -- COMMAND ARG...
+    socket_activator.py SOCKET... -- COMMAND ARG...
 
-SPEC: stream:HOST:PORT, dgram:HOST:PORT, stream:unix:PATH, dgram:unix:PATH, or fd:N (an
+SOCKET: stream:HOST:PORT, dgram:HOST:PORT, stream:unix:PATH, dgram:unix:PATH, or fd:N (an
 inherited socket, passed on as it is). Prints `activator listening on ADDR` on stderr for each
 socket it bound, ADDR with the port actually bound.
 """

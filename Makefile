@@ -51,7 +51,9 @@ fuzz: deps
 fuzz-ci:
 	$(MAKE) FUZZ_SECONDS=20 fuzz
 
-demo: build
+# Only what the demo plays: the server and the client, not the tests.
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target doorman-server doorman-client
 	@scripts/demo.sh $(BUILD)
 
 format: deps

@@ -15,10 +15,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Bold commands on a terminal; plain text into a file or a pipe.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
+
 server=("$build/doorman-server")
 [ "$port" = 8001 ] || server+=(--listen "localhost:$port")
 [ -x "$build/doorman-server" ] || server=("$build/tutorial-server" "$port")
-printf '\033[1m$ %s\033[0m   # the tutorial'"'"'s defaults: 5 s to speak, password 1\n' "${server[*]#"$build/"}"
+printf '%s$ %s%s   # the tutorial'"'"'s defaults: 5 s to speak, password 1\n' "$bold" "${server[*]#"$build/"}" "$plain"
 "${server[@]}" >"$server_log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
@@ -30,7 +33,7 @@ grep -q 'listening on' "$server_log" || { echo "demo: the server did not start" 
 sed 's/^/  server: /' "$server_log"
 
 client="$build/doorman-client"
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
 
 step doorman-client --connect "localhost:$port" "  # waits 2 s, sends '1'"
 "$client" --connect "localhost:$port"

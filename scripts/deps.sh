@@ -11,6 +11,9 @@ packages=(
   util-linux procps strace iproute2          # setpriv, prlimit, ps, strace, ss
   clang-format                               # the format check
   clang-14 libfuzzer-14-dev                  # the fuzz targets (make fuzz)
+  libsystemd-dev                             # socket activation and readiness (sd_listen_fds, sd_notify)
+  systemd                                    # systemd-socket-activate, systemd-analyze (the unit tests)
+  groff-base                                 # the man page check
 )
 
 missing=()

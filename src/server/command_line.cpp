@@ -28,7 +28,7 @@ void define_options(CLI::App& app, CommandLine& line) {
                  "address to serve, repeatable: host:port, [v6]:port, *:port, [::]:port, "
                  "unix:/path, unix:@abstract (default localhost:8001)")
       ->type_name("ADDR");
-  options::add_socket_type(app, config.type);
+  line.type = options::add_socket_type(app, config.type);
   app.add_option("--backlog", config.backlog,
                  "listen queue length, at least 1 (the tutorial's is 5; a short queue drops "
                  "connections under a burst)")
@@ -86,6 +86,7 @@ void define_options(CLI::App& app, CommandLine& line) {
 
 Result<Config, UsageError> finish(const CommandLine& line) {
   Config config = line.config;
+  config.type_given = line.type != nullptr && line.type->count() > 0;
   for (const std::string& text : line.listen) {
     auto address = Address::parse(text, Address::PortZero::allowed);
     if (!address) return UsageError{"--listen", address.error().reason()};

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "doorman/server/listeners.hpp"
+#include "doorman/server/service_notifier.hpp"
+#include "doorman/server/socket_activation.hpp"
 #include "doorman/server/worker.hpp"
 
 namespace doorman::server {
@@ -95,6 +97,9 @@ Failure cannot_start(const Error& error) {
 }  // namespace
 
 Result<void, Failure> serve(Config config, const Log& log) {
+  // Sockets a service manager passed are served instead of --listen, with their own type.
+  auto passed = adopt_passed_sockets(config, log);
+  if (!passed) return std::move(passed).error();
   if (config.listen.empty()) config.listen.push_back(default_listen_address());
   if (config.threads == 0) config.threads = usable_cpus();
   const size_t descriptors = raise_descriptor_limit(log);
@@ -109,7 +114,8 @@ Result<void, Failure> serve(Config config, const Log& log) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto listeners = Listeners::open(config, config.threads);
+  auto listeners =
+      *passed ? Result<Listeners>(std::move(**passed)) : Listeners::open(config, config.threads);
   if (!listeners) return cannot_start(with_descriptor_hint(std::move(listeners).error()));
 
   // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
@@ -159,6 +165,8 @@ Result<void, Failure> serve(Config config, const Log& log) {
   log.debug("{} worker threads, {} sockets, at most {} connections", config.threads,
             to_string(config.type), config.max_connections);
 
+  notify_ready("serving " + std::to_string(listeners->bound().size()) + " address(es)");
+
   int signal = 0;
   sigwait(&stop_signals, &signal);
   const Duration drain_timeout =
@@ -167,6 +175,7 @@ Result<void, Failure> serve(Config config, const Log& log) {
       "stopping on {}: the connections in flight have {} to finish; a second signal stops "
       "at once",
       signal_name(signal), format_duration(drain_timeout));
+  notify_stopping("draining");
 
   // Graceful: each worker takes what its listeners hold queued, then its own listeners close
   // (a new client is refused, never reset); the shared ones close once every worker is done.

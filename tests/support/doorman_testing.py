@@ -125,9 +125,11 @@ class Process:
             match = server.wait_for_line(LISTENING_RE)
     """
 
-    def __init__(self, argv, env=None, stdin=None, cwd=None):
-        """stdin: None (the null device), bytes (fed to the child, then end of file)."""
+    def __init__(self, argv, env=None, stdin=None, cwd=None, pass_fds=()):
+        """stdin: None (the null device), bytes (fed to the child, then end of file).
+        pass_fds: descriptors the child inherits (as subprocess.Popen's)."""
         self.argv = [str(arg) for arg in argv]
+        self.pass_fds = tuple(pass_fds)
         self.env = env
         self.cwd = cwd
         self.stdin_data = stdin
@@ -153,7 +155,7 @@ class Process:
         try:
             self.popen = subprocess.Popen(self.argv, stdin=stdin, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, env=self.env, cwd=self.cwd,
-                                          start_new_session=True)
+                                          start_new_session=True, pass_fds=self.pass_fds)
         finally:
             if stdin_file is not None:
                 stdin_file.close()

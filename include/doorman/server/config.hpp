@@ -19,7 +19,8 @@ inline constexpr unsigned kDefaultDgramRate = 100;
 struct Config {
   std::vector<Address> listen;  // empty means the tutorial's localhost:8001
   SocketType type = SocketType::stream;
-  int backlog = 0;  // 0: the system's maximum, net.core.somaxconn
+  bool type_given = false;  // --type was given: passed sockets (socket activation) must agree
+  int backlog = 0;          // 0: the system's maximum, net.core.somaxconn
   Duration timeout = std::chrono::seconds(5);
   size_t read_size = 1024;
   std::string password = "1";

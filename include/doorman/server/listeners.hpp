@@ -24,6 +24,9 @@ int listen_backlog(const Config& config);
 class Listeners {
  public:
   static Result<Listeners> open(const Config& config, unsigned workers);
+  // Sockets bound by someone else (socket activation, src/server/socket_activation.cpp), of
+  // `type`: each shared by every worker, made non-blocking; no file of theirs is ever removed.
+  static Result<Listeners> adopt(std::vector<Fd> sockets, SocketType type);
 
   Listeners(Listeners&&) = default;
   Listeners& operator=(Listeners&&) = default;

@@ -22,7 +22,9 @@ def wait_for_port(server, timeout=READY_TIMEOUT):
         ready, _, _ = select.select([server.stderr], [], [], deadline - time.monotonic())
         if not ready:
             break
-        line = server.stderr.readline()
+        # stderr is unbuffered (see running()): a buffered reader could take two lines at once,
+        # and select() would then wait for more while the second one sits in its buffer.
+        line = server.stderr.readline().decode('utf-8', 'replace')
         if not line:
             break
         seen.append(line)
@@ -51,7 +53,7 @@ def stop(server):
 @contextlib.contextmanager
 def running(argv):
     """Yields (process, port) for a server started with `argv`; stops it on exit."""
-    server = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    server = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, bufsize=0)
     try:
         port = wait_for_port(server)
         # Whatever it logs from now on is read and dropped, so it never blocks on the pipe.

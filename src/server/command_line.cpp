@@ -5,6 +5,8 @@
 
 #include "doorman/base/printable.hpp"
 #include "doorman/cli/options.hpp"
+#include "doorman/server/password_source.hpp"
+#include "doorman/server/privileges.hpp"
 
 namespace doorman::server {
 namespace {
@@ -18,6 +20,36 @@ Result<unsigned> parse_file_mode(std::string_view text) {
                             "expected an octal file mode from 0 to 0777, such as 0660");
   }
   return mode;
+}
+
+// Sets config.password from the one source given (the default "1" only when none is) and
+// says which it was, for the errors that follow. DOORMAN_PASSWORD is scrubbed whatever happens.
+Result<std::string, UsageError> take_password(const CommandLine& line, Config& config) {
+  const std::optional<std::string> from_environment = take_password_from_environment();
+  const std::string variable = kPasswordVariable;
+  if (from_environment && line.password) {
+    return UsageError{"", variable + " is set and --password is given: use one password source"};
+  }
+  if (from_environment && line.password_file) {
+    return UsageError{"",
+                      variable + " is set and --password-file is given: use one password source"};
+  }
+  if (line.password && line.password_file) {
+    return UsageError{"--password-file", "cannot be used with --password: use one password source"};
+  }
+  if (from_environment) {
+    config.password = *from_environment;
+    return variable;
+  }
+  if (line.password_file) {
+    auto read = read_password_file(*line.password_file);
+    if (!read) return UsageError{"--password-file", read.error().message()};
+    config.password = std::move(read->password);
+    if (read->warning) config.warnings.push_back(*read->warning);
+    return std::string("--password-file");
+  }
+  if (line.password) config.password = *line.password;
+  return std::string("--password");
 }
 
 }  // namespace
@@ -42,9 +74,23 @@ void define_options(CLI::App& app, CommandLine& line) {
       ->type_name("N")
       ->capture_default_str()
       ->check(options::whole_number("read size", 1, 65536));
-  app.add_option("--password", config.password, "the request that is welcomed")
+  app.add_option("--password", line.password,
+                 "the request that is welcomed; every user can read it in ps: prefer "
+                 "--password-file or the DOORMAN_PASSWORD environment variable")
       ->type_name("TEXT")
-      ->capture_default_str();
+      ->default_str(config.password);
+  app.add_option("--password-file", line.password_file,
+                 "read the password from the first line of this file (before dropping "
+                 "privileges); refused if group or others may write it")
+      ->type_name("PATH");
+  app.add_option("--user", line.user,
+                 "once bound and the password read, become this user (setgroups, setgid, "
+                 "setuid); Unix socket files are handed over to it")
+      ->type_name("NAME");
+  app.add_option("--group", line.group,
+                 "with --user: this group alone instead of the user's primary and "
+                 "supplementary groups")
+      ->type_name("NAME");
   app.add_option("--threads", config.threads, "worker threads (default: one per CPU)")
       ->type_name("N")
       ->check(options::whole_number("threads", 1, 1024));
@@ -102,9 +148,23 @@ Result<Config, UsageError> finish(const CommandLine& line) {
   if (!mode) return UsageError{"--unix-mode", mode.error().reason()};
   config.unix_mode = *mode;
   if (config.timeout.count() <= 0) return UsageError{"--timeout", "must be more than 0"};
-  if (config.password.empty()) return UsageError{"--password", "must not be empty"};
+
+  auto source = take_password(line, config);
+  if (!source) return std::move(source).error();
+  if (config.password.empty()) return UsageError{*source, "the password must not be empty"};
   if (config.password.size() > config.read_size) {
-    return UsageError{"--password", "longer than --read-size: no request could match it"};
+    return UsageError{*source,
+                      "the password is longer than --read-size: no request could match it"};
+  }
+
+  if (line.group && !line.user) return UsageError{"--group", "needs --user"};
+  if (line.user) {
+    auto identity = resolve_identity(*line.user, line.group);
+    if (!identity) {
+      const bool group_at_fault = identity.error().operation() == "look up group";
+      return UsageError{group_at_fault ? "--group" : "--user", identity.error().message()};
+    }
+    config.run_as = std::move(identity).value();
   }
   return config;
 }

@@ -309,6 +309,16 @@ void Listeners::close_shared() noexcept {
   }
 }
 
+Result<void> Listeners::hand_files_to(uid_t uid, gid_t gid) const {
+  for (const OwnedFile& file : files_) {
+    if (::lchown(file.path.c_str(), uid, gid) != 0) return Error("chown", file.path, errno);
+    if (file.lock && ::fchown(file.lock.get(), uid, gid) != 0) {
+      return Error("chown", file.path + ".lock", errno);
+    }
+  }
+  return {};
+}
+
 bool Listeners::serves(const SocketAddress& address) const noexcept {
   return std::find(bound_.begin(), bound_.end(), address) != bound_.end();
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "doorman/server/listeners.hpp"
+#include "doorman/server/privileges.hpp"
 #include "doorman/server/service_notifier.hpp"
 #include "doorman/server/socket_activation.hpp"
 #include "doorman/server/worker.hpp"
@@ -117,6 +118,14 @@ Result<void, Failure> serve(Config config, const Log& log) {
   auto listeners =
       *passed ? Result<Listeners>(std::move(**passed)) : Listeners::open(config, config.threads);
   if (!listeners) return cannot_start(with_descriptor_hint(std::move(listeners).error()));
+  // Bound and the password read: root is given up before anyone is served (B10).
+  if (config.run_as) {
+    if (auto handed = listeners->hand_files_to(config.run_as->uid, config.run_as->gid); !handed) {
+      return cannot_start(handed.error());
+    }
+    if (auto dropped = drop_privileges(*config.run_as); !dropped)
+      return cannot_start(dropped.error());
+  }
 
   // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
   // over the limit still has a descriptor to accept with, so the queue drains (the reserve
@@ -153,6 +162,12 @@ Result<void, Failure> serve(Config config, const Log& log) {
     });
   }
 
+  // Logged once the server can serve, so that a start-up failure stays one line.
+  for (const std::string& warning : config.warnings)
+    log.warning("{}", warning);
+  if (!config.run_as && running_as_root()) {
+    log.warning("running as root: use --user to drop privileges");
+  }
   for (const std::string& duplicate : listeners->duplicates()) {
     log.warning("{} is given more than once in --listen: served once", duplicate);
   }

@@ -185,11 +185,21 @@ def stopped_counters(process):
     return None
 
 
-def run_server(*args, timeout=10, wrapper=()):
+def run_server(*args, timeout=10, wrapper=(), env=None):
     """Runs doorman-server expecting it to exit by itself (a start-up failure):
     (returncode, stdout, stderr)."""
     return dt.run([*wrapper, dt.binary('doorman-server'), *[str(arg) for arg in args]],
-                  timeout=timeout)
+                  timeout=timeout, env=env)
+
+
+# Logged at start by a server that runs as root without --user, as the tests do when run as root.
+ROOT_WARNING = 'warning running as root: use --user to drop privileges'
+
+
+def without_root_warning(lines):
+    """A server's stderr lines without ROOT_WARNING, for tests of a transcript that would
+    otherwise depend on who runs them."""
+    return [line for line in lines if not line.endswith(ROOT_WARNING)]
 
 
 # --- Clients -------------------------------------------------------------------------------

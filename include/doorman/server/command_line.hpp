@@ -3,6 +3,7 @@
 // CLI11 cannot make on its own. Main thread.
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,11 +21,18 @@ struct CommandLine {
   std::string log_format = "text";
   std::string unix_mode = "0660";
   const CLI::Option* type = nullptr;  // was --type given?
+  // The password sources (B10), of which at most one may be given, and the identity to drop to.
+  std::optional<std::string> password;
+  std::optional<std::string> password_file;
+  std::optional<std::string> user;
+  std::optional<std::string> group;
 };
 
 void define_options(CLI::App& app, CommandLine& line);
 
-// The finished Config, or which option is wrong and why.
+// The finished Config, or which option is wrong and why. Takes DOORMAN_PASSWORD out of the
+// environment (see password_source.hpp) and reads --password-file: main thread, before any
+// other thread starts.
 Result<Config, UsageError> finish(const CommandLine& line);
 
 }  // namespace doorman::server

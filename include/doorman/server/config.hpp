@@ -11,6 +11,7 @@
 #include "doorman/base/duration.hpp"
 #include "doorman/net/address.hpp"
 #include "doorman/server/log.hpp"
+#include "doorman/server/privileges.hpp"
 
 namespace doorman::server {
 
@@ -23,7 +24,7 @@ struct Config {
   int backlog = 0;          // 0: the system's maximum, net.core.somaxconn
   Duration timeout = std::chrono::seconds(5);
   size_t read_size = 1024;
-  std::string password = "1";
+  std::string password = "1";  // from --password, --password-file or DOORMAN_PASSWORD (B10)
   unsigned threads = 0;        // 0: one per CPU
   size_t max_connections = 0;  // 0: as many as the descriptor limit allows
   unsigned unix_mode = 0660;
@@ -37,6 +38,10 @@ struct Config {
   std::optional<unsigned> dgram_rate;
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
+  std::optional<Identity> run_as;  // --user, --group: who the server becomes once bound
+  // Warnings about the command line (a password file others may read), logged with the other
+  // start-up warnings once the listeners are bound.
+  std::vector<std::string> warnings;
 };
 
 Address default_listen_address();

@@ -38,6 +38,9 @@ class Listeners {
     bool shared;          // register with EPOLLEXCLUSIVE
     std::string address;  // for the log
   };
+  // Gives the Unix socket files and their PATH.lock to the user the server becomes (--user),
+  // so that it can still remove them on exit, in a sticky directory such as /tmp too.
+  Result<void> hand_files_to(uid_t uid, gid_t gid) const;
   // The sockets worker `index` serves.
   std::vector<Served> for_worker(unsigned index) const;
   // Draining: closes the sockets of worker `index` alone (its thread may call it, each worker

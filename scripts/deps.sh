@@ -10,6 +10,8 @@ packages=(
   python3 socat netcat-openbsd               # the clients and listeners of the integration tests
   util-linux procps strace iproute2          # setpriv, prlimit, ps, strace, ss
   clang-format                               # the format check
+  python3-prometheus-client                  # parses /metrics in the metrics tests
+  chromium-headless-shell                    # renders the status page in the metrics tests
 )
 
 missing=()

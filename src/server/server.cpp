@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "doorman/server/listeners.hpp"
+#include "doorman/server/metrics_server.hpp"
 #include "doorman/server/worker.hpp"
 
 namespace doorman::server {
@@ -24,7 +25,8 @@ namespace {
 // sockets (a name may resolve to several addresses, each with a socket per worker), and per
 // worker its epoll, eventfd, reserve and the one connection it may hold while refusing it.
 size_t descriptors_besides_connections(const Config& config, const Listeners& listeners) {
-  return 8 + listeners.socket_count() + size_t{config.threads} * 4;
+  return 8 + listeners.socket_count() + size_t{config.threads} * 4 +
+         (config.metrics ? MetricsServer::kDescriptors : 0);
 }
 
 // Running out of descriptors at start-up is a limit the user can change: say which.
@@ -85,6 +87,17 @@ Failure cannot_start(const Error& error) {
   return {EX_OSERR, error.message()};
 }
 
+// The --metrics endpoint, bound before anything is served; null when there is none.
+Result<std::unique_ptr<MetricsServer>> open_metrics(
+    const Config& config, const std::vector<std::unique_ptr<Worker>>& workers,
+    const Admission& admission, const Log& log) {
+  if (!config.metrics) return std::unique_ptr<MetricsServer>();
+  MetricsSources sources{config.type, {}, &admission};
+  for (const auto& worker : workers)
+    sources.workers.push_back(&worker->counters());
+  return MetricsServer::open(*config.metrics, config, std::move(sources), log);
+}
+
 }  // namespace
 
 Result<void, Failure> serve(Config config, const Log& log) {
@@ -126,6 +139,9 @@ Result<void, Failure> serve(Config config, const Log& log) {
     if (!worker) return cannot_start(with_descriptor_hint(std::move(worker).error()));
     workers.push_back(std::move(worker).value());
   }
+  // Declared after the workers, so destroyed (its thread joined) before their counters.
+  auto metrics = open_metrics(config, workers, admission, log);
+  if (!metrics) return cannot_start(with_descriptor_hint(std::move(metrics).error()));
   // A worker whose loop cannot go on records why and stops the server as a signal would.
   std::vector<std::optional<Error>> failures(workers.size());
   std::vector<std::jthread> threads;
@@ -138,6 +154,7 @@ Result<void, Failure> serve(Config config, const Log& log) {
     });
   }
 
+  if (*metrics) (*metrics)->start();
   for (const std::string& duplicate : listeners->duplicates()) {
     log.warning("{} is given more than once in --listen: served once", duplicate);
   }
@@ -147,6 +164,7 @@ Result<void, Failure> serve(Config config, const Log& log) {
   for (const SocketAddress& bound : listeners->bound()) {
     log.info("listening on {}", bound.to_string());
   }
+  if (*metrics) log.info("metrics on {}", (*metrics)->bound().to_string());
   log.debug("{} worker threads, {} sockets, at most {} connections", config.threads,
             to_string(config.type), config.max_connections);
 
@@ -169,7 +187,7 @@ Result<void, Failure> serve(Config config, const Log& log) {
   }
   log.tell_held_back();  // the "N more" lines before the last one
   log.info("stopped: {} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
-           total.accepted, total.welcomed, total.rejected, total.timed_out,
+           total.accepted, total.welcomed, total.rejected + total.empty, total.timed_out,
            total.refused_over_limit + total.refused_no_descriptors, total.errors);
   return {};
 }

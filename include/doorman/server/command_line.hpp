@@ -19,6 +19,7 @@ struct CommandLine {
   std::string log_level = "info";
   std::string log_format = "text";
   std::string unix_mode = "0660";
+  std::string metrics;
 };
 
 void define_options(CLI::App& app, CommandLine& line);

@@ -34,6 +34,8 @@ struct Config {
   std::optional<unsigned> dgram_rate;
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::text;
+  // B7: where to serve /metrics, /status.json and the status page; unset: nowhere.
+  std::optional<Address> metrics;
 };
 
 Address default_listen_address();

@@ -104,14 +104,17 @@ function show(status) {
   text("last-update", new Date(status.timestamp * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC");
   text("active", status.active);
   for (const [name] of SERIES) text("count-" + name, counters[name]);
-  if (previous && status.timestamp > previous.timestamp) {
+  // Rates over at least half a second of the server's own clock: a poll that came quickly
+  // (a throttled or fast-forwarded tab) would divide a few events by almost nothing.
+  if (!previous) previous = status;
+  else if (status.timestamp - previous.timestamp >= 0.5) {
     const seconds = status.timestamp - previous.timestamp, point = {};
     for (const [name] of SERIES) point[name] = Math.max(0, counters[name] - previous.counters[name]) / seconds;
     history.push(point);
     if (history.length > KEEP) history.shift();
     text("rate", Math.round(point.accepted));
+    previous = status;
   }
-  previous = status;
   const total = status.workers.reduce((sum, worker) => sum + worker.accepted, 0);
   document.querySelector("#workers tbody").innerHTML = status.workers.map((worker, index) => {
     const share = total ? 100 * worker.accepted / total : 0;

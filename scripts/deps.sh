@@ -14,6 +14,8 @@ packages=(
   libsystemd-dev                             # socket activation and readiness (sd_listen_fds, sd_notify)
   systemd                                    # systemd-socket-activate, systemd-analyze (the unit tests)
   groff-base                                 # the man page check
+  python3-prometheus-client                  # parses /metrics in the metrics tests
+  chromium-headless-shell                    # renders the status page in the metrics tests
 )
 
 missing=()

@@ -124,6 +124,10 @@ void define_options(CLI::App& app, CommandLine& line) {
   app.add_option("--log-level", line.log_level, "debug, info, warning or error")
       ->type_name("LEVEL")
       ->capture_default_str();
+  app.add_option("--metrics", line.metrics,
+                 "serve Prometheus metrics at /metrics and a status page at / over HTTP on this "
+                 "address (any --listen form; port 0: the kernel picks one)")
+      ->type_name("ADDR");
   app.add_option("--log-format", line.log_format,
                  "text, or json: one object per line with time, level and msg")
       ->type_name("FORMAT")
@@ -137,6 +141,11 @@ Result<Config, UsageError> finish(const CommandLine& line) {
     auto address = Address::parse(text, Address::PortZero::allowed);
     if (!address) return UsageError{"--listen", address.error().reason()};
     config.listen.push_back(*address);
+  }
+  if (!line.metrics.empty()) {
+    auto address = Address::parse(line.metrics, Address::PortZero::allowed);
+    if (!address) return UsageError{"--metrics", address.error().reason()};
+    config.metrics = *address;
   }
   auto level = parse_log_level(line.log_level);
   if (!level) return UsageError{"--log-level", level.error().reason()};

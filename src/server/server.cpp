@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "doorman/server/listeners.hpp"
+#include "doorman/server/metrics_server.hpp"
 #include "doorman/server/privileges.hpp"
 #include "doorman/server/service_notifier.hpp"
 #include "doorman/server/socket_activation.hpp"
@@ -29,7 +30,8 @@ namespace {
 // sockets (a name may resolve to several addresses, each with a socket per worker), and per
 // worker its epoll, eventfd, reserve and the one connection it may hold while refusing it.
 size_t descriptors_besides_connections(const Config& config, const Listeners& listeners) {
-  return 8 + listeners.socket_count() + size_t{config.threads} * 4;
+  return 8 + listeners.socket_count() + size_t{config.threads} * 4 +
+         (config.metrics ? MetricsServer::kDescriptors : 0);
 }
 
 // Running out of descriptors at start-up is a limit the user can change: say which.
@@ -95,6 +97,17 @@ Failure cannot_start(const Error& error) {
   return {EX_OSERR, error.message()};
 }
 
+// The --metrics endpoint, bound before anything is served; null when there is none.
+Result<std::unique_ptr<MetricsServer>> open_metrics(
+    const Config& config, const std::vector<std::unique_ptr<Worker>>& workers,
+    const Admission& admission, const Log& log) {
+  if (!config.metrics) return std::unique_ptr<MetricsServer>();
+  MetricsSources sources{config.type, {}, &admission};
+  for (const auto& worker : workers)
+    sources.workers.push_back(&worker->counters());
+  return MetricsServer::open(*config.metrics, config, std::move(sources), log);
+}
+
 }  // namespace
 
 Result<void, Failure> serve(Config config, const Log& log) {
@@ -118,14 +131,6 @@ Result<void, Failure> serve(Config config, const Log& log) {
   auto listeners =
       *passed ? Result<Listeners>(std::move(**passed)) : Listeners::open(config, config.threads);
   if (!listeners) return cannot_start(with_descriptor_hint(std::move(listeners).error()));
-  // Bound and the password read: root is given up before anyone is served (B10).
-  if (config.run_as) {
-    if (auto handed = listeners->hand_files_to(config.run_as->uid, config.run_as->gid); !handed) {
-      return cannot_start(handed.error());
-    }
-    if (auto dropped = drop_privileges(*config.run_as); !dropped)
-      return cannot_start(dropped.error());
-  }
 
   // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
   // over the limit still has a descriptor to accept with, so the queue drains (the reserve
@@ -148,6 +153,18 @@ Result<void, Failure> serve(Config config, const Log& log) {
     if (!worker) return cannot_start(with_descriptor_hint(std::move(worker).error()));
     workers.push_back(std::move(worker).value());
   }
+  // Declared after the workers, so destroyed (its thread joined) before their counters.
+  auto metrics = open_metrics(config, workers, admission, log);
+  if (!metrics) return cannot_start(with_descriptor_hint(std::move(metrics).error()));
+  // Every address bound (the metrics one too) and the password read: root is given up before anyone
+  // is served (B10).
+  if (config.run_as) {
+    if (auto handed = listeners->hand_files_to(config.run_as->uid, config.run_as->gid); !handed) {
+      return cannot_start(handed.error());
+    }
+    if (auto dropped = drop_privileges(*config.run_as); !dropped)
+      return cannot_start(dropped.error());
+  }
   // A worker whose loop cannot go on records why and stops the server as a signal would.
   std::vector<std::optional<Error>> failures(workers.size());
   std::atomic<size_t> finished{0};
@@ -168,6 +185,7 @@ Result<void, Failure> serve(Config config, const Log& log) {
   if (!config.run_as && running_as_root()) {
     log.warning("running as root: use --user to drop privileges");
   }
+  if (*metrics) (*metrics)->start();
   for (const std::string& duplicate : listeners->duplicates()) {
     log.warning("{} is given more than once in --listen: served once", duplicate);
   }
@@ -177,6 +195,7 @@ Result<void, Failure> serve(Config config, const Log& log) {
   for (const SocketAddress& bound : listeners->bound()) {
     log.info("listening on {}", bound.to_string());
   }
+  if (*metrics) log.info("metrics on {}", (*metrics)->bound().to_string());
   log.debug("{} worker threads, {} sockets, at most {} connections", config.threads,
             to_string(config.type), config.max_connections);
 
@@ -237,7 +256,7 @@ Result<void, Failure> serve(Config config, const Log& log) {
   }
   log.tell_held_back();  // the "N more" lines before the last one
   log.info("stopped: {} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
-           total.accepted, total.welcomed, total.rejected, total.timed_out,
+           total.accepted, total.welcomed, total.rejected + total.empty, total.timed_out,
            total.refused_over_limit + total.refused_no_descriptors, total.errors);
   return {};
 }

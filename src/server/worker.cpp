@@ -226,7 +226,15 @@ void Worker::read_request(int fd) {
     const size_t size = std::min(static_cast<size_t>(got), config_.read_size);
     const auto verdict = proto::judge(std::string_view(scratch_.data(), size), config_.password);
     const bool welcome = verdict == proto::Verdict::welcome;
-    Counters::bump(welcome ? counters_.welcomed : counters_.rejected);
+    Counters::bump(got == 0 ? counters_.empty : welcome ? counters_.welcomed : counters_.rejected);
+    // The wait from the accept: none for a request read in the accept's own turn (no clock
+    // read); else the deadline, set at the accept, less --timeout. now_ is the loop's own.
+    const Connection& connection = slot(fd);
+    if (connection.state == ConnectionState::accepting) {
+      counters_.request_wait.record_none();
+    } else {
+      counters_.request_wait.record(now_ - (connection.link.deadline - config_.timeout));
+    }
     if (log_.enabled(LogLevel::debug)) {
       log_.debug("{} {}", peer_name(fd), welcome ? "welcomed" : "rejected");
     }

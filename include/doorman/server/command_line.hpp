@@ -26,6 +26,7 @@ struct CommandLine {
   std::optional<std::string> password_file;
   std::optional<std::string> user;
   std::optional<std::string> group;
+  std::string metrics;
 };
 
 void define_options(CLI::App& app, CommandLine& line);

@@ -42,6 +42,8 @@ struct Config {
   // Warnings about the command line (a password file others may read), logged with the other
   // start-up warnings once the listeners are bound.
   std::vector<std::string> warnings;
+  // B7: where to serve /metrics, /status.json and the status page; unset: nowhere.
+  std::optional<Address> metrics;
 };
 
 Address default_listen_address();

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "doorman/server/wait_histogram.hpp"
+
 namespace doorman::server {
 
 // Counters read at one moment, to add up and to print.
@@ -12,6 +14,7 @@ struct CounterValues {
   uint64_t accepted = 0;
   uint64_t welcomed = 0;
   uint64_t rejected = 0;
+  uint64_t empty = 0;  // end of stream before any byte: rejected, but counted apart
   uint64_t timed_out = 0;
   uint64_t refused_over_limit = 0;
   uint64_t refused_no_descriptors = 0;
@@ -27,6 +30,7 @@ struct Counters {
   std::atomic<uint64_t> accepted{0};
   std::atomic<uint64_t> welcomed{0};
   std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> empty{0};
   std::atomic<uint64_t> timed_out{0};
   std::atomic<uint64_t> refused_over_limit{0};
   std::atomic<uint64_t> refused_no_descriptors{0};
@@ -34,6 +38,8 @@ struct Counters {
   std::atomic<uint64_t> dropped_loop{0};
   std::atomic<uint64_t> dropped_over_rate{0};
   std::atomic<uint64_t> errors{0};
+  // Stream mode: from the accept to the request (B7, the metrics endpoint).
+  WaitHistogram request_wait;
 
   CounterValues read() const noexcept;
 
@@ -47,6 +53,7 @@ inline CounterValues& CounterValues::operator+=(const CounterValues& other) noex
   accepted += other.accepted;
   welcomed += other.welcomed;
   rejected += other.rejected;
+  empty += other.empty;
   timed_out += other.timed_out;
   refused_over_limit += other.refused_over_limit;
   refused_no_descriptors += other.refused_no_descriptors;
@@ -62,6 +69,7 @@ inline CounterValues Counters::read() const noexcept {
   return CounterValues{accepted.load(relaxed),
                        welcomed.load(relaxed),
                        rejected.load(relaxed),
+                       empty.load(relaxed),
                        timed_out.load(relaxed),
                        refused_over_limit.load(relaxed),
                        refused_no_descriptors.load(relaxed),

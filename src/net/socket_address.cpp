@@ -115,24 +115,28 @@ bool operator==(const SocketAddress& a, const SocketAddress& b) noexcept {
   return a.size_ == b.size_ && std::memcmp(&a.storage_, &b.storage_, a.size_) == 0;
 }
 
-Result<SocketAddress> SocketAddress::local_of(int fd) {
+namespace {
+
+// getsockname and getpeername have one shape: a descriptor, a buffer and its length.
+template <typename NameCall>
+Result<SocketAddress> name_of(int fd, NameCall call, const char* operation) {
   SocketAddress address;
-  socklen_t size = capacity();
-  if (::getsockname(fd, address.data(), &size) != 0) {
-    return Error("getsockname", "fd " + std::to_string(fd), errno);
+  socklen_t size = SocketAddress::capacity();
+  if (call(fd, address.data(), &size) != 0) {
+    return Error(operation, "fd " + std::to_string(fd), errno);
   }
   address.resize(size);
   return address;
 }
 
+}  // namespace
+
+Result<SocketAddress> SocketAddress::local_of(int fd) {
+  return name_of(fd, ::getsockname, "getsockname");
+}
+
 Result<SocketAddress> SocketAddress::peer_of(int fd) {
-  SocketAddress address;
-  socklen_t size = capacity();
-  if (::getpeername(fd, address.data(), &size) != 0) {
-    return Error("getpeername", "fd " + std::to_string(fd), errno);
-  }
-  address.resize(size);
-  return address;
+  return name_of(fd, ::getpeername, "getpeername");
 }
 
 }  // namespace doorman

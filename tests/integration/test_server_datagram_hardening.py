@@ -164,7 +164,12 @@ class ReplyCap(unittest.TestCase):
               file=sys.stderr)
         self.assertGreaterEqual(flood_replies, 0.5 * expected)
         self.assertLessEqual(flood_replies, 1.5 * expected)
-        self.assertEqual(other_replies, other_sent)
+        # The other source is not capped: what reached the server was answered. A slow build
+        # (a sanitizer) may let the kernel drop a few of its datagrams from the flooded queue,
+        # which no cap explains; a cap shared with the flood would answer almost none.
+        self.assertGreaterEqual(other_replies, 0.75 * other_sent)
+        self.assertFalse([line for line in server.stderr_lines()
+                          if re.search(r'repl(y|ies) to 127\.0\.0\.3:\d+ dropped', line)])
         server.process.wait_for_line(r'\d+ repl(y|ies) to 127\.0\.0\.2:\d+ dropped over --dgram-rate')
         loop, over_rate = not_answered(server)
         self.assertEqual(loop, 0)

@@ -33,6 +33,21 @@ def accept_queue_length(port):
     return sum(int(row.split()[1]) for row in output.splitlines() if row.strip())
 
 
+def wait_until_settled(count, target, timeout, still=0.5):
+    """Polls `count()` until it reaches `target` or has not grown for `still` seconds; returns
+    the last value."""
+    deadline = time.monotonic() + timeout
+    last, since = count(), time.monotonic()
+    while last < target and time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = count()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= still:
+            break
+    return last
+
+
 def established_to(port):
     """Server-side connections on `port` whose handshake is done, accepted or not (with several
     SO_REUSEPORT listeners `ss` does not show their queues)."""
@@ -75,15 +90,24 @@ class StreamDrain(unittest.TestCase):
                     target=lambda: replies.extend(
                         st.many_exchanges(server.address, [b'1'] * 300, timeout=20)))
                 runner.start()
-                st.wait_until(lambda: established_to(server.address.port) >= 300, timeout=10)
+                # Every handshake done in the kernel, or (on a machine loaded by other tests)
+                # as many as there will be: the count has stopped growing.
+                queued = wait_until_settled(lambda: established_to(server.address.port),
+                                            target=300, timeout=10)
                 os.kill(server.pid, signal.SIGTERM)
                 os.kill(server.pid, signal.SIGCONT)
                 runner.join(timeout=30)
                 self.assertFalse(runner.is_alive())
                 welcomed = sum(1 for reply in replies if reply == st.WELCOME)
-                print(f'\n{threads} worker(s): {welcomed} of 300 queued clients welcomed',
-                      file=sys.stderr)
-                self.assertEqual(welcomed, 300, [r for r in replies if r != st.WELCOME][:3])
+                print(f'\n{threads} worker(s): {welcomed} of {queued} queued clients welcomed '
+                      f'({len(replies)} tried)', file=sys.stderr)
+                self.assertGreaterEqual(queued, 250)
+                # Every queued one is served; one whose handshake had not happened yet may be
+                # refused, never reset.
+                self.assertGreaterEqual(welcomed, queued)
+                others = [reply for reply in replies if reply != st.WELCOME]
+                self.assertTrue(all(isinstance(reply, ConnectionRefusedError) for reply in others),
+                                others[:3])
                 self.assertEqual(exit_status(server), 0)
 
     def test_a_new_client_is_refused_once_draining(self):

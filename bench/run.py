@@ -370,7 +370,37 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, 'w') as raw:
         json.dump(results, raw, indent=1)
+    markdown_path = os.path.splitext(args.json)[0] + '.md'
+    with open(markdown_path, 'w') as page:
+        page.write(markdown(results))
+    print(f'tables for docs/performance.md in {markdown_path}', file=out)
     draw_plot(args.json, args.svg, out)
+
+
+def markdown(results):
+    """The tables of docs/performance.md: per scenario and server, median (min-max)."""
+    def cell(value, digits):
+        if value is None:
+            return '-'
+        return (f"{value['median']:.{digits}f} ({value['min']:.{digits}f}–"
+                f"{value['max']:.{digits}f})")
+
+    lines = []
+    for name, scenario in results['scenarios'].items():
+        lines += [f"### {name} ({scenario['requirement']}): {scenario['description']}", '',
+                  f"Ratios (×) to `{scenario['reference']}` in the same repetition.", '',
+                  '| server | CPU µs/conn | CPU × | conn/s | conn/s × | p50 µs | p99 µs | p50 × '
+                  '| p99 × | errors |', '|---|---|---|---|---|---|---|---|---|---|']
+        for server, row in scenario['summary'].items():
+            ratio = row['ratio']
+            lines.append(
+                f"| {server} | {cell(row['cpu_us_per_conn'], 1)} | "
+                f"{cell(ratio['cpu_us_per_conn'], 2)} | {cell(row['conn_per_s'], 0)} | "
+                f"{cell(ratio['conn_per_s'], 2)} | {cell(row['p50_us'], 0)} | "
+                f"{cell(row['p99_us'], 0)} | {cell(ratio['p50_us'], 2)} | "
+                f"{cell(ratio['p99_us'], 2)} | {row['errors']} |")
+        lines.append('')
+    return '\n'.join(lines)
 
 
 def draw_plot(results_path, svg_path, out):

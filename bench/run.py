@@ -249,30 +249,41 @@ def memory_per_connection(bench, servers, silent, log):
     kernel's TCP buffer memory over the same step."""
     results = {}
     for server, argv in (('floor', servers.floor), ('doorman', servers.doorman)):
-        with local_server.running(argv) as (process, port):
-            bench.run(port, '--concurrency', '50', '--count', '2000')  # warm: steady-state heap
-            base_fds = open_descriptors(process.pid)
-            rss_before, kernel_before = rss_bytes(process.pid), kernel_socket_memory()
-            holder = subprocess.Popen(bench.argv(port, '--concurrency', '1', '--rate', '1',
-                                                 '--duration', '4s', '--silent', str(silent)),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                deadline = time.monotonic() + 30
-                while (open_descriptors(process.pid) - base_fds < silent and
-                       time.monotonic() < deadline and holder.poll() is None):
-                    time.sleep(0.05)  # polling /proc: the server has no readiness signal for this
-                held = open_descriptors(process.pid) - base_fds
-                rss_after, kernel_after = rss_bytes(process.pid), kernel_socket_memory()
-            finally:
-                holder.terminate()
-                holder.wait(timeout=10)
-        results[server] = {'held': held, 'rss_before': rss_before, 'rss_after': rss_after,
-                           'user_bytes_per_conn': (rss_after - rss_before) / max(held, 1),
-                           'kernel_buffer_bytes_per_conn':
-                               (kernel_after - kernel_before) / max(held, 1)}
-        log(f"memory {server:10} {held} held: RSS {rss_before / 1024:.0f} -> "
-            f"{rss_after / 1024:.0f} KiB, {results[server]['user_bytes_per_conn']:.0f} B each")
+        try:
+            results[server] = memory_of(bench, argv, silent)
+        except (RuntimeError, subprocess.TimeoutExpired, OSError) as error:
+            results[server] = {'failed': str(error)}
+            log(f'memory {server}: {error}')
+            continue
+        log(f"memory {server:10} {results[server]['held']} held: RSS "
+            f"{results[server]['rss_before'] / 1024:.0f} -> "
+            f"{results[server]['rss_after'] / 1024:.0f} KiB, "
+            f"{results[server]['user_bytes_per_conn']:.0f} B each")
     return results
+
+
+def memory_of(bench, argv, silent):
+    """RSS and kernel buffer memory of one server before and after N silent connections."""
+    with local_server.running(argv) as (process, port):
+        bench.run(port, '--concurrency', '50', '--count', '2000')  # warm: steady-state heap
+        base_fds = open_descriptors(process.pid)
+        rss_before, kernel_before = rss_bytes(process.pid), kernel_socket_memory()
+        holder = subprocess.Popen(bench.argv(port, '--concurrency', '1', '--rate', '1',
+                                             '--duration', '4s', '--silent', str(silent)),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while (open_descriptors(process.pid) - base_fds < silent and
+                   time.monotonic() < deadline and holder.poll() is None):
+                time.sleep(0.05)  # polling /proc: the server has no readiness signal for this
+            held = open_descriptors(process.pid) - base_fds
+            rss_after, kernel_after = rss_bytes(process.pid), kernel_socket_memory()
+        finally:
+            holder.terminate()
+            holder.wait(timeout=10)
+    return {'held': held, 'rss_before': rss_before, 'rss_after': rss_after,
+            'user_bytes_per_conn': (rss_after - rss_before) / max(held, 1),
+            'kernel_buffer_bytes_per_conn': (kernel_after - kernel_before) / max(held, 1)}
 
 
 def machine():
@@ -356,6 +367,9 @@ def main():
         print_table(f"{name} [{scenario['requirement']}]: {scenario['description']} "
                     f"(x: {scenario['reference']})", scenario['summary'], out)
     for server, memory in results.get('memory', {}).items():
+        if 'failed' in memory:
+            print(f'\nmemory [P4] {server}: {memory["failed"]}', file=out)
+            continue
         print(f"\nmemory [P4] {server}: {memory['held']} silent connections, "
               f"{memory['user_bytes_per_conn']:.0f} B user space and "
               f"{memory['kernel_buffer_bytes_per_conn']:.0f} B kernel buffers each", file=out)

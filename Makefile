@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 JOBS       ?= 2
 
-.PHONY: all deps configure build test ct soak sanitize fuzz fuzz-ci demo format format-check clean
+.PHONY: all deps configure build test bench ct soak sanitize fuzz fuzz-ci demo format format-check clean
 
 all: build
 
@@ -22,6 +22,15 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The performance figures (P1-P6) beside the reference servers of bench/peers, on loopback:
+# a table on stdout, build/bench-results.json and build/bench-cpu.svg. Builds only what it runs.
+# BENCH_SCALE=0.25 (or BENCH_ARGS=--quick) for a shorter run.
+BENCH_ARGS ?=
+bench: configure
+	cmake --build $(BUILD) -j $(JOBS) --target doorman-server doorman-bench tutorial-server \
+	  peer-floor peer-udp_floor peer-asio-server
+	python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 # Is the password comparison constant time (B10)? dudect's t-test on CT_MEASUREMENTS timings per
 # class; fails if any |t| reaches 4.5. doorman-ct pins itself to one CPU. CT_CONTROL=assert also

@@ -16,6 +16,8 @@ packages=(
   groff-base                                 # the man page check
   python3-prometheus-client                  # parses /metrics in the metrics tests
   chromium-headless-shell                    # renders the status page in the metrics tests
+  libasio-dev                                # the Asio reference server (bench/peers)
+  python3-matplotlib                         # the benchmark's plot (make bench)
 )
 
 missing=()

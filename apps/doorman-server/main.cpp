@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   server::define_options(app, line);
 
   return options::run(app, argc, argv, [&]() -> Result<void, Failure> {
-    auto config = server::finish(line);
+    auto config = server::finish(app, line);
     if (!config) return usage_failure(config.error());
     // The log goes out of scope on return, its queued lines written, before run() prints a
     // failure: the failure stays the last line.

@@ -92,13 +92,13 @@ class Reload(unittest.TestCase):
 
     def test_datagram_mode_takes_the_new_password_and_read_size(self):
         server = self.start('type = "dgram"\npassword = "old"\n')
-        self.assertEqual(st.datagram_exchange(server.address, b'old'), st.WELCOME)
+        self.assertEqual(st.datagram_exchange(server.address, b'old')[0], st.WELCOME)
         self.reload(server, 'type = "dgram"\npassword = "a-longer-password"\nread-size = 4096\n')
         server.process.wait_for_line(r'\binfo reload: read-size 1024 -> 4096$')
         server.process.wait_for_line(RELOADED_RE)
-        self.assertEqual(st.datagram_exchange(server.address, b'a-longer-password'), st.WELCOME)
-        self.assertEqual(st.datagram_exchange(server.address, b'old'), st.GO_OUT)
-        self.assertEqual(st.datagram_exchange(server.address, b'x' * 2000), st.GO_OUT)
+        self.assertEqual(st.datagram_exchange(server.address, b'a-longer-password')[0], st.WELCOME)
+        self.assertEqual(st.datagram_exchange(server.address, b'old')[0], st.GO_OUT)
+        self.assertEqual(st.datagram_exchange(server.address, b'x' * 2000)[0], st.GO_OUT)
 
     def test_a_broken_file_changes_nothing(self):
         server = self.start('password = "kept"\ntimeout = "5s"\n')

@@ -103,7 +103,15 @@ void Worker::post(const Settings& settings) noexcept {
   loop_.wake();
 }
 
-// A reload's settings, between two loop turns: nothing is being read or judged now, so the
+// Before each batch of new clients, so a client that connects once post() has returned gets the
+// new settings, unless a batch already under way takes it (at most 64 accepts or 8 datagram
+// batches later). One load per batch; the connections themselves read settings_ alone.
+void Worker::pick_up_settings() {
+  const Settings* posted = posted_.load(std::memory_order_acquire);
+  if (posted != settings_) adopt(*posted);
+}
+
+// A reload's settings, between two batches: nothing is being read or judged now, so the
 // scratch buffer may grow and the new lengths apply to the next deadlines set.
 void Worker::adopt(const Settings& settings) {
   settings_ = &settings;
@@ -128,9 +136,6 @@ void Worker::drain(loop::Clock::time_point deadline, std::function<void()> queue
 Result<void> Worker::run() {
   std::array<epoll_event, 256> events{};
   while (!stopping_.load(std::memory_order_relaxed)) {
-    if (const Settings* posted = posted_.load(std::memory_order_acquire); posted != settings_) {
-      adopt(*posted);
-    }
     if (!draining_ && drain_asked_.load(std::memory_order_acquire)) begin_drain();
     if (draining_ && open_ == 0) break;
     now_ = loop::Clock::now();
@@ -146,10 +151,12 @@ Result<void> Worker::run() {
       const int fd = fd_of(tag);
       switch (kind_of(tag)) {
         case Kind::stream_listener:
+          pick_up_settings();
           for (const int connection : acceptor_.accept_batch(fd, now_))
             on_accepted(connection);
           break;
         case Kind::datagram_socket:
+          pick_up_settings();
           datagrams_->serve(fd);
           break;
         case Kind::connection:

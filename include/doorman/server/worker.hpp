@@ -46,9 +46,9 @@ class Worker {
   // `deadline`. stop(): close everything and end now.
   void drain(loop::Clock::time_point deadline, std::function<void()> queues_drained);
   void stop() noexcept;
-  // Any thread (the main one, on a reload): the connections accepted from the worker's next loop
-  // turn on get `settings`; those already open keep what they had. `settings` must outlive the
-  // worker.
+  // Any thread (the main one, on a reload): the clients accepted (or datagrams read) from the
+  // worker's next batch on get `settings`; the connections already open keep what they had.
+  // `settings` must outlive the worker.
   void post(const Settings& settings) noexcept;
   // Connections closed unfinished by stop() or the drain deadline. After run() returns.
   size_t cut() const noexcept { return cut_; }
@@ -57,6 +57,7 @@ class Worker {
  private:
   Worker(const Config& config, const Settings& settings, loop::EventLoop loop, Admission& admission,
          const Log& log);
+  void pick_up_settings();
   void adopt(const Settings& settings);
 
   // The state machine: each of these is what one state does with the event it takes.
@@ -81,8 +82,8 @@ class Worker {
 
   const Config& config_;
   const Settings* settings_;  // what new connections get; read on this thread only
-  // The next settings, posted by the main thread (release) and picked up once per loop turn
-  // (acquire): the hot path reads settings_ alone.
+  // The next settings, posted by the main thread (release) and picked up before each batch of
+  // accepts or datagrams (acquire): the connections read settings_ alone.
   std::atomic<const Settings*> posted_;
   loop::EventLoop loop_;
   const Log& log_;

@@ -7,6 +7,7 @@ packages=(
   g++ make cmake ninja-build pkg-config      # the build
   libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
   libcli11-dev libfmt-dev                    # option parsing, formatting
+  libtomlplusplus-dev                        # the configuration file (--config)
   python3 socat netcat-openbsd               # the clients and listeners of the integration tests
   util-linux procps strace iproute2          # setpriv, prlimit, ps, strace, ss
   clang-format                               # the format check

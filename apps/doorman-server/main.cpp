@@ -11,17 +11,22 @@ int main(int argc, char** argv) {
       "and is answered 'welcome to server!' or 'please go out!'.",
       "doorman-server"};
   app.footer(
-      "Exit status: 0 after SIGINT, SIGTERM or SIGHUP; 64 a bad option; 69 an address that\n"
+      "Signals: SIGINT, SIGTERM stop gracefully; SIGHUP reloads --config and the password\n"
+      "file; SIGUSR1 logs the counters.\n"
+      "Exit status: 0 after SIGINT or SIGTERM; 64 a bad option; 69 an address that\n"
       "cannot be served (in use, unresolvable); 71 another system error; 77 no permission.");
   server::CommandLine line;
   server::define_options(app, line);
 
   return options::run(app, argc, argv, [&]() -> Result<void, Failure> {
-    auto config = server::finish(line);
+    auto config = server::finish(app, line);
     if (!config) return usage_failure(config.error());
     // The log goes out of scope on return, its queued lines written, before run() prints a
     // failure: the failure stays the last line.
     const server::Log log(config->log_level, config->log_format);
-    return server::serve(*config, log);
+    const server::Reread reread = [argc, argv](const server::Config& running) {
+      return server::reread(argc, argv, running);
+    };
+    return server::serve(*config, log, reread);
   });
 }

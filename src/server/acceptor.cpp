@@ -65,11 +65,12 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
           return {accepted_.data(), admitted};
       }
     }
-    if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= admission_.limit) {
+    const size_t limit = admission_.limit.load(std::memory_order_relaxed);
+    if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= limit) {
       admission_.active.fetch_sub(1, std::memory_order_relaxed);
       Counters::bump(counters_.refused_over_limit);
       log_.warning_limited(LogKind::refused_over_limit,
-                           "connection refused: over --max-connections {}", admission_.limit);
+                           "connection refused: over --max-connections {}", limit);
       ::close(fd);
       continue;
     }

@@ -24,9 +24,20 @@ Result<unsigned> parse_file_mode(std::string_view text) {
 
 // Sets config.password from the one source given (the default "1" only when none is) and
 // says which it was, for the errors that follow. DOORMAN_PASSWORD is scrubbed whatever happens.
-Result<std::string, UsageError> take_password(const CommandLine& line, Config& config) {
-  const std::optional<std::string> from_environment = take_password_from_environment();
+// On a reload, `kept` is the password the environment gave at start, which yields to a source the
+// configuration now names.
+Result<std::string, UsageError> take_password(const CommandLine& line, Config& config,
+                                              const std::optional<std::string>* kept) {
   const std::string variable = kPasswordVariable;
+  if (kept != nullptr && *kept) {
+    config.environment_password = **kept;
+    if (!line.password && !line.password_file) {
+      config.password = **kept;
+      return variable;
+    }
+  }
+  const std::optional<std::string> from_environment =
+      kept != nullptr ? std::nullopt : take_password_from_environment();
   if (from_environment && line.password) {
     return UsageError{"", variable + " is set and --password is given: use one password source"};
   }
@@ -39,6 +50,7 @@ Result<std::string, UsageError> take_password(const CommandLine& line, Config& c
   }
   if (from_environment) {
     config.password = *from_environment;
+    config.environment_password = *from_environment;
     return variable;
   }
   if (line.password_file) {
@@ -50,6 +62,22 @@ Result<std::string, UsageError> take_password(const CommandLine& line, Config& c
   }
   if (line.password) config.password = *line.password;
   return std::string("--password");
+}
+
+Result<Config, UsageError> finish_options(const CommandLine& line,
+                                          const std::optional<std::string>* kept_password);
+
+Result<Config, UsageError> finish_with_file(CLI::App& app, CommandLine& line,
+                                            const std::optional<std::string>* kept_password) {
+  ConfigOrigins origins;
+  if (line.config_file) {
+    if (auto applied = apply_config_file(app, *line.config_file, origins); !applied) {
+      return std::move(applied).error();
+    }
+  }
+  auto config = finish_options(line, kept_password);
+  if (!config) return located(std::move(config).error(), origins);
+  return config;
 }
 
 }  // namespace
@@ -132,9 +160,34 @@ void define_options(CLI::App& app, CommandLine& line) {
                  "text, or json: one object per line with time, level and msg")
       ->type_name("FORMAT")
       ->capture_default_str();
+  app.add_option("--config", line.config_file,
+                 "read options from this TOML file, each under its long name (listen = "
+                 "[\"127.0.0.1:8001\"], timeout = \"5s\"); the command line overrides it; "
+                 "SIGHUP reads it again")
+      ->type_name("FILE");
 }
 
-Result<Config, UsageError> finish(const CommandLine& line) {
+Result<Config, UsageError> finish(CLI::App& app, CommandLine& line) {
+  return finish_with_file(app, line, nullptr);
+}
+
+Result<Config, UsageError> reread(int argc, const char* const* argv, const Config& running) {
+  CLI::App app;
+  CommandLine line;
+  define_options(app, line);
+  app.set_version_flag("--version", "");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return UsageError{"", error.what()};
+  }
+  return finish_with_file(app, line, &running.environment_password);
+}
+
+namespace {
+
+Result<Config, UsageError> finish_options(const CommandLine& line,
+                                          const std::optional<std::string>* kept_password) {
   Config config = line.config;
   config.type_given = line.type != nullptr && line.type->count() > 0;
   for (const std::string& text : line.listen) {
@@ -158,7 +211,7 @@ Result<Config, UsageError> finish(const CommandLine& line) {
   config.unix_mode = *mode;
   if (config.timeout.count() <= 0) return UsageError{"--timeout", "must be more than 0"};
 
-  auto source = take_password(line, config);
+  auto source = take_password(line, config, kept_password);
   if (!source) return std::move(source).error();
   if (config.password.empty()) return UsageError{*source, "the password must not be empty"};
   if (config.password.size() > config.read_size) {
@@ -177,5 +230,7 @@ Result<Config, UsageError> finish(const CommandLine& line) {
   }
   return config;
 }
+
+}  // namespace
 
 }  // namespace doorman::server

@@ -37,13 +37,18 @@ std::optional<Destination> destination_of(const msghdr& request) {
   return std::nullopt;
 }
 
+// Room for a whole reply even when the read size is smaller, so that one is recognised.
+size_t slot_size_for(size_t read_size) {
+  return std::max(read_size, std::max(proto::kWelcome.size(), proto::kGoAway.size()));
+}
+
 }  // namespace
 
-DatagramResponder::DatagramResponder(const Config& config, Counters& counters, const Log& log)
-    : read_size_(config.read_size),
-      // Room for a whole reply even when the read size is smaller, so that one is recognised.
-      slot_size_(std::max(read_size_, std::max(proto::kWelcome.size(), proto::kGoAway.size()))),
-      password_(config.password),
+DatagramResponder::DatagramResponder(const Config& config, const Settings& settings,
+                                     Counters& counters, const Log& log)
+    : read_size_(settings.read_size),
+      slot_size_(slot_size_for(read_size_)),
+      password_(settings.password),
       counters_(counters),
       log_(log),
       budget_for_local_senders_(config.dgram_rate.has_value()),
@@ -57,6 +62,14 @@ DatagramResponder::DatagramResponder(const Config& config, Counters& counters, c
       reply_control_(kBatch * kControlSpace) {
   const unsigned rate = config.dgram_rate.value_or(kDefaultDgramRate);
   if (rate > 0) budget_.emplace(rate, rate);
+}
+
+void DatagramResponder::use(const Settings& settings) {
+  password_ = settings.password;
+  if (settings.read_size == read_size_) return;
+  read_size_ = settings.read_size;
+  slot_size_ = slot_size_for(read_size_);
+  buffers_.assign(kBatch * slot_size_, '\0');  // each batch points its iovecs anew
 }
 
 void DatagramResponder::serve(int fd) {

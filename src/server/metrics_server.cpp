@@ -289,7 +289,7 @@ MetricsSnapshot MetricsServer::snapshot() const {
     snapshot.request_wait += counters->request_wait.read();
   }
   snapshot.active = sources_.admission->active.load(std::memory_order_relaxed);
-  snapshot.limit = sources_.admission->limit;
+  snapshot.limit = sources_.admission->limit.load(std::memory_order_relaxed);
   snapshot.uptime_seconds = std::chrono::duration<double>(loop::Clock::now() - started_).count();
   snapshot.timestamp_seconds = unix_seconds_now();
   snapshot.process = read_process_stats();

@@ -19,6 +19,7 @@
 #include "doorman/server/listeners.hpp"
 #include "doorman/server/metrics_server.hpp"
 #include "doorman/server/privileges.hpp"
+#include "doorman/server/reload.hpp"
 #include "doorman/server/service_notifier.hpp"
 #include "doorman/server/socket_activation.hpp"
 #include "doorman/server/worker.hpp"
@@ -76,6 +77,64 @@ CounterValues add_up(const std::vector<std::unique_ptr<Worker>>& workers) {
   return total;
 }
 
+// The summary of the counters, for the stopped: and counters: lines.
+std::string tally(const CounterValues& total) {
+  return fmt::format("{} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
+                     total.accepted, total.welcomed, total.rejected + total.empty, total.timed_out,
+                     total.refused_over_limit + total.refused_no_descriptors, total.errors);
+}
+
+// --max-connections as applied: at most what the descriptors allow, all of that when not given.
+size_t admitted_at_most(size_t given, size_t affordable, size_t descriptors, const Log& log) {
+  if (given == 0) return affordable;
+  if (given > affordable) {
+    log.warning("--max-connections {} is more than the descriptor limit {} allows: using {}", given,
+                descriptors, affordable);
+    return affordable;
+  }
+  return given;
+}
+
+// SIGHUP (B5): everything is read first, and only a configuration read in full is applied, so a
+// reload that fails changes nothing. Workers get a new immutable Settings each; every one built
+// stays alive until serve() returns, so no worker can read a freed one.
+struct Reloading {
+  const Reread& reread;
+  Config& running;  // as given, with the reloads applied: what the next reload compares with
+  std::vector<std::unique_ptr<const Settings>>& generations;
+  const std::vector<std::unique_ptr<Worker>>& workers;
+  Admission& admission;
+  size_t affordable;
+  size_t descriptors;
+  const Log& log;
+
+  void operator()() const {
+    if (!reread) return log.warning("reload: nothing to read again");
+    auto next = reread(running);
+    if (!next) {
+      log.error("reload failed, nothing changed: {}", usage_failure(next.error()).message);
+      return;
+    }
+    for (const std::string& warning : next->warnings)
+      log.warning("{}", warning);
+    const Config applied = apply_reload(running, *next, log);
+    const Settings settings = settings_of(applied);
+    const Settings& current = *generations.back();
+    if (settings.password != current.password || settings.timeout != current.timeout ||
+        settings.read_size != current.read_size ||
+        settings.linger_timeout != current.linger_timeout) {
+      generations.push_back(std::make_unique<const Settings>(settings));
+      for (const auto& worker : workers)
+        worker->post(*generations.back());
+    }
+    admission.limit.store(admitted_at_most(applied.max_connections, affordable, descriptors, log),
+                          std::memory_order_relaxed);
+    log.set_level(applied.log_level);
+    running = applied;
+    log.info("reloaded");
+  }
+};
+
 // The CPUs this process may run on (taskset, cgroups' cpusets), not all the machine has.
 unsigned usable_cpus() {
   cpu_set_t allowed;
@@ -110,7 +169,8 @@ Result<std::unique_ptr<MetricsServer>> open_metrics(
 
 }  // namespace
 
-Result<void, Failure> serve(Config config, const Log& log) {
+Result<void, Failure> serve(Config config, const Log& log, const Reread& reread) {
+  Config running = config;  // as given: reloads compare with this, not with the defaults filled in
   // Sockets a service manager passed are served instead of --listen, with their own type.
   auto passed = adopt_passed_sockets(config, log);
   if (!passed) return std::move(passed).error();
@@ -120,12 +180,13 @@ Result<void, Failure> serve(Config config, const Log& log) {
 
   // Signals are taken by this thread alone (sigwait below); the workers inherit the mask. A
   // peer that vanishes must never kill the server with SIGPIPE.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGHUP);  // a closed terminal: stop cleanly, Unix files removed
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);   // reload (B5)
+  sigaddset(&signals, SIGUSR1);  // log the counters so far
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
   auto listeners =
@@ -137,19 +198,18 @@ Result<void, Failure> serve(Config config, const Log& log) {
   // descriptor stays as the fallback for descriptors used outside this count).
   const size_t reserved = descriptors_besides_connections(config, *listeners);
   const size_t affordable = descriptors > reserved + 1 ? descriptors - reserved : 1;
-  if (config.max_connections == 0) {
-    config.max_connections = affordable;
-  } else if (config.max_connections > affordable) {
-    log.warning("--max-connections {} is more than the descriptor limit {} allows: using {}",
-                config.max_connections, descriptors, affordable);
-    config.max_connections = affordable;
-  }
+  config.max_connections = admitted_at_most(config.max_connections, affordable, descriptors, log);
 
   Admission admission;
-  admission.limit = config.max_connections;
+  admission.limit.store(config.max_connections, std::memory_order_relaxed);
+  // Every Settings the workers were given, the first from the start and one per reload that
+  // changed them; declared before the workers, so destroyed after them.
+  std::vector<std::unique_ptr<const Settings>> generations;
+  generations.push_back(std::make_unique<const Settings>(settings_of(config)));
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned index = 0; index < config.threads; ++index) {
-    auto worker = Worker::create(config, listeners->for_worker(index), admission, log);
+    auto worker =
+        Worker::create(config, *generations.front(), listeners->for_worker(index), admission, log);
     if (!worker) return cannot_start(with_descriptor_hint(std::move(worker).error()));
     workers.push_back(std::move(worker).value());
   }
@@ -201,10 +261,23 @@ Result<void, Failure> serve(Config config, const Log& log) {
 
   notify_ready("serving " + std::to_string(listeners->bound().size()) + " address(es)");
 
+  const Reloading reload{reread,    running,    generations, workers,
+                         admission, affordable, descriptors, log};
   int signal = 0;
-  sigwait(&stop_signals, &signal);
+  for (;;) {
+    sigwait(&signals, &signal);
+    if (signal == SIGHUP) {
+      log.info("reloading on HUP");
+      reload();
+    } else if (signal == SIGUSR1) {
+      log.info("counters: {}, {} open", tally(add_up(workers)),
+               admission.active.load(std::memory_order_relaxed));
+    } else {
+      break;
+    }
+  }
   const Duration drain_timeout =
-      config.drain_timeout > Duration::zero() ? config.drain_timeout : config.timeout;
+      running.drain_timeout > Duration::zero() ? running.drain_timeout : running.timeout;
   log.info(
       "stopping on {}: the connections in flight have {} to finish; a second signal stops "
       "at once",
@@ -232,7 +305,16 @@ Result<void, Failure> serve(Config config, const Log& log) {
   const timespec poll{0, 20'000'000};
   while (finished.load(std::memory_order_acquire) < workers.size()) {
     siginfo_t second{};
-    if (sigtimedwait(&stop_signals, &second, &poll) < 0) continue;  // EAGAIN: not yet
+    if (sigtimedwait(&signals, &second, &poll) < 0) continue;  // EAGAIN: not yet
+    if (second.si_signo == SIGUSR1) {
+      log.info("counters: {}, {} open", tally(add_up(workers)),
+               admission.active.load(std::memory_order_relaxed));
+      continue;
+    }
+    if (second.si_signo == SIGHUP) {
+      log.warning("not reloading on HUP: the server is stopping");
+      continue;
+    }
     log.warning("stopping at once on a second signal ({})", signal_name(second.si_signo));
     for (auto& worker : workers)
       worker->stop();
@@ -255,9 +337,7 @@ Result<void, Failure> serve(Config config, const Log& log) {
         total.dropped_loop, total.dropped_over_rate);
   }
   log.tell_held_back();  // the "N more" lines before the last one
-  log.info("stopped: {} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
-           total.accepted, total.welcomed, total.rejected + total.empty, total.timed_out,
-           total.refused_over_limit + total.refused_no_descriptors, total.errors);
+  log.info("stopped: {}", tally(total));
   return {};
 }
 

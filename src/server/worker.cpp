@@ -59,12 +59,13 @@ std::string_view to_string(ConnectionState state) noexcept {
   return "unknown";
 }
 
-Result<std::unique_ptr<Worker>> Worker::create(const Config& config,
+Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Settings& settings,
                                                std::vector<Listeners::Served> listeners,
                                                Admission& admission, const Log& log) {
   auto loop = loop::EventLoop::create();
   if (!loop) return std::move(loop).error();
-  std::unique_ptr<Worker> worker(new Worker(config, std::move(loop).value(), admission, log));
+  std::unique_ptr<Worker> worker(
+      new Worker(config, settings, std::move(loop).value(), admission, log));
   const Kind kind =
       config.type == SocketType::stream ? Kind::stream_listener : Kind::datagram_socket;
   for (const Listeners::Served& listener : listeners) {
@@ -81,15 +82,43 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config,
   return worker;
 }
 
-Worker::Worker(const Config& config, loop::EventLoop loop, Admission& admission, const Log& log)
+Worker::Worker(const Config& config, const Settings& settings, loop::EventLoop loop,
+               Admission& admission, const Log& log)
     : config_(config),
+      settings_(&settings),
+      posted_(&settings),
       loop_(std::move(loop)),
       log_(log),
       acceptor_(loop_, admission, counters_, log),
-      scratch_(std::max(config.read_size + 1, kScratchFloor)) {
+      scratch_(std::max(settings.read_size + 1, kScratchFloor)),
+      requests_(connections_, settings.timeout),
+      lingering_(connections_, settings.linger_timeout) {
   if (config.type == SocketType::datagram) {
-    datagrams_.emplace(config, counters_, log);
+    datagrams_.emplace(config, settings, counters_, log);
   }
+}
+
+void Worker::post(const Settings& settings) noexcept {
+  posted_.store(&settings, std::memory_order_release);
+  loop_.wake();
+}
+
+// Before each batch of new clients, so a client that connects once post() has returned gets the
+// new settings, unless a batch already under way takes it (at most 64 accepts or 8 datagram
+// batches later). One load per batch; the connections themselves read settings_ alone.
+void Worker::pick_up_settings() {
+  const Settings* posted = posted_.load(std::memory_order_acquire);
+  if (posted != settings_) adopt(*posted);
+}
+
+// A reload's settings, between two batches: nothing is being read or judged now, so the
+// scratch buffer may grow and the new lengths apply to the next deadlines set.
+void Worker::adopt(const Settings& settings) {
+  settings_ = &settings;
+  requests_.set_timeout(settings.timeout);
+  lingering_.set_timeout(settings.linger_timeout);
+  if (scratch_.size() < settings.read_size + 1) scratch_.resize(settings.read_size + 1);
+  if (datagrams_) datagrams_->use(settings);
 }
 
 void Worker::stop() noexcept {
@@ -122,10 +151,12 @@ Result<void> Worker::run() {
       const int fd = fd_of(tag);
       switch (kind_of(tag)) {
         case Kind::stream_listener:
+          pick_up_settings();
           for (const int connection : acceptor_.accept_batch(fd, now_))
             on_accepted(connection);
           break;
         case Kind::datagram_socket:
+          pick_up_settings();
           datagrams_->serve(fd);
           break;
         case Kind::connection:
@@ -218,13 +249,13 @@ void Worker::read_request(int fd) {
   // lingering close, at no extra system call.
   ssize_t got = 0;
   do {
-    got = ::recv(fd, scratch_.data(), config_.read_size + 1, 0);
+    got = ::recv(fd, scratch_.data(), settings_->read_size + 1, 0);
   } while (got < 0 && errno == EINTR);
   if (got >= 0) {
     // End of stream before any byte is an empty request, as the tutorial's recv() returning ''
     // is: not the password, so "please go out!" (a half-closed client still reads it).
-    const size_t size = std::min(static_cast<size_t>(got), config_.read_size);
-    const auto verdict = proto::judge(std::string_view(scratch_.data(), size), config_.password);
+    const size_t size = std::min(static_cast<size_t>(got), settings_->read_size);
+    const auto verdict = proto::judge(std::string_view(scratch_.data(), size), settings_->password);
     const bool welcome = verdict == proto::Verdict::welcome;
     Counters::bump(got == 0 ? counters_.empty : welcome ? counters_.welcomed : counters_.rejected);
     // The wait from the accept: none for a request read in the accept's own turn (no clock
@@ -233,12 +264,12 @@ void Worker::read_request(int fd) {
     if (connection.state == ConnectionState::accepting) {
       counters_.request_wait.record_none();
     } else {
-      counters_.request_wait.record(now_ - (connection.link.deadline - config_.timeout));
+      counters_.request_wait.record(now_ - (connection.link.deadline - requests_.timeout_of(fd)));
     }
     if (log_.enabled(LogLevel::debug)) {
       log_.debug("{} {}", peer_name(fd), welcome ? "welcomed" : "rejected");
     }
-    return reply(fd, verdict, static_cast<size_t>(got) > config_.read_size);
+    return reply(fd, verdict, static_cast<size_t>(got) > settings_->read_size);
   }
   const int code = errno;
   if (would_block(code)) {
@@ -246,7 +277,7 @@ void Worker::read_request(int fd) {
     if (connection.state != ConnectionState::accepting) return;  // a spurious wake-up
     if (!watch(fd, Interest::input)) return;
     connection.state = ConnectionState::waiting_request;
-    requests_.push_back(fd, now_ + config_.timeout);
+    requests_.push_back(fd, now_);
     return;
   }
   // A reset before the request: the client's doing, not a server error.
@@ -288,7 +319,7 @@ void Worker::send_reply(int fd) {
   if (!watch(fd, Interest::output)) return;
   // Accepted in this turn: its deadline is the one it would have had waiting.
   if (connection.state == ConnectionState::accepting) {
-    requests_.push_back(fd, now_ + config_.timeout);
+    requests_.push_back(fd, now_);
   }
   connection.state = ConnectionState::sending_reply;
 }
@@ -304,7 +335,7 @@ void Worker::replied(int fd) {
   connection.state = ConnectionState::lingering;
   ::shutdown(fd, SHUT_WR);
   if (!watch(fd, Interest::input)) return;
-  lingering_.push_back(fd, now_ + config_.linger_timeout);
+  lingering_.push_back(fd, now_);
 }
 
 // lingering: discard, until the client's EOF.
@@ -326,11 +357,11 @@ void Worker::expire() {
     if (slot(fd).state == ConnectionState::sending_reply) {
       Counters::bump(counters_.errors);
       log_.warning("{} did not take its reply within {}", peer_name(fd),
-                   format_duration(config_.timeout));
+                   format_duration(requests_.timeout_of(fd)));
     } else {
       Counters::bump(counters_.timed_out);
       log_.warning_limited(LogKind::time_out, "time out: {} sent nothing within {}", peer_name(fd),
-                           format_duration(config_.timeout));
+                           format_duration(requests_.timeout_of(fd)));
     }
     close_connection(fd);
   }

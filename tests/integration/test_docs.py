@@ -108,6 +108,22 @@ class ExitStatusesAgree(EachProgram, unittest.TestCase):
                                      "(`cannot connect to 127.0.0.1:8001: refused`), 71 other"),
                          {0, 64, 69, 71})
 
+class SignalsAgree(unittest.TestCase):
+    """What each signal does to doorman-server is told in --help, the man page and the README."""
+
+    def test_server_signals(self):
+        help_signals = help_text("doorman-server").split("Signals:", 1)[-1]
+        man_signals = man_section("doorman-server", "SIGNALS")
+        readme = readme_section("doorman-server")
+        for signal, meaning in [("SIGINT", "stop"), ("SIGTERM", "stop"), ("SIGHUP", "reload"),
+                                ("SIGUSR1", "counters")]:
+            for name, text in [("--help", help_signals), ("man page", man_signals),
+                               ("README.md", readme)]:
+                with self.subTest(signal=signal, source=name):
+                    self.assertRegex(text, re.escape(signal) + r"\b")
+                    self.assertRegex(text.lower(), meaning)
+
+
 class ManPagesSeeAlso(unittest.TestCase):
     def test_each_names_the_other_two(self):
         for program in PROGRAMS:

@@ -43,7 +43,8 @@ class Install(unittest.TestCase):
                      for name in self.installed_programs()]
         expected += [os.path.join('lib', 'systemd', 'system', unit) for unit in UNITS]
         expected += [os.path.join('share', 'doc', 'doorman', name)
-                     for name in ('README.md', 'LICENSE')]
+                     for name in ('README.md', 'LICENSE', os.path.join('examples', 'doorman.toml'))]
+        expected.append(os.path.join('share', 'man', 'man5', 'doorman.toml.5'))
         missing = [name for name in expected if not os.path.isfile(self.path(name))]
         self.assertEqual(missing, [], f'not installed under {self.prefix}')
 
@@ -56,8 +57,9 @@ class Install(unittest.TestCase):
             self.assertEqual(run([program, '--help'], timeout=10).returncode, 0, name)
 
     def test_man_pages_render_without_warnings(self):
-        for name in self.installed_programs():
-            page = self.path('share', 'man', 'man1', name + '.1')
+        pages = [self.path('share', 'man', 'man1', name + '.1') for name in self.installed_programs()]
+        pages.append(self.path('share', 'man', 'man5', 'doorman.toml.5'))
+        for page in pages:
             result = run(['groff', '-man', '-Tutf8', '-ww', '-z', page], timeout=30)
             self.assertEqual((result.returncode, result.stderr), (0, ''), page)
 

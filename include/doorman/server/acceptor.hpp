@@ -18,10 +18,11 @@
 
 namespace doorman::server {
 
-// Shared by all workers: how many connections are open, against --max-connections.
+// Shared by all workers: how many connections are open, against --max-connections (which a
+// reload may change: relaxed, since a connection admitted by the old limit is no harm).
 struct Admission {
   std::atomic<size_t> active{0};
-  size_t limit = 0;
+  std::atomic<size_t> limit{0};
 };
 
 class Acceptor {

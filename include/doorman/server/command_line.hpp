@@ -10,6 +10,7 @@
 #include "doorman/base/failure.hpp"
 #include "doorman/base/result.hpp"
 #include "doorman/server/config.hpp"
+#include "doorman/server/config_file.hpp"
 
 namespace doorman::server {
 
@@ -27,13 +28,20 @@ struct CommandLine {
   std::optional<std::string> user;
   std::optional<std::string> group;
   std::string metrics;
+  std::optional<std::string> config_file;  // --config (B11)
 };
 
 void define_options(CLI::App& app, CommandLine& line);
 
-// The finished Config, or which option is wrong and why. Takes DOORMAN_PASSWORD out of the
-// environment (see password_source.hpp) and reads --password-file: main thread, before any
-// other thread starts.
-Result<Config, UsageError> finish(const CommandLine& line);
+// The finished Config, or which option is wrong and why (in --config's file: which line). Applies
+// --config's file to what the command line left unset (`app` has parsed the command line into
+// `line`), takes DOORMAN_PASSWORD out of the environment (see password_source.hpp) and reads
+// --password-file: main thread, before any other thread starts.
+Result<Config, UsageError> finish(CLI::App& app, CommandLine& line);
+
+// SIGHUP (B5): the same command line and its --config file read again, and the password file.
+// DOORMAN_PASSWORD was scrubbed at start: the password it gave (`running`'s) is kept unless the
+// file now names --password or --password-file. Main thread.
+Result<Config, UsageError> reread(int argc, const char* const* argv, const Config& running);
 
 }  // namespace doorman::server

@@ -44,6 +44,8 @@ struct Config {
   std::vector<std::string> warnings;
   // B7: where to serve /metrics, /status.json and the status page; unset: nowhere.
   std::optional<Address> metrics;
+  // The password DOORMAN_PASSWORD gave at start: a reload keeps it, the variable being gone.
+  std::optional<std::string> environment_password;
 };
 
 Address default_listen_address();

@@ -47,6 +47,8 @@ struct Connection {
   uint8_t reply_sent = 0;                            // bytes of the reply the kernel has taken
   // More than --read-size came: the rest must not turn the close into a reset.
   bool overflowed = false;
+  // Which of its kind's TimeoutLists the connection waits in (one per --timeout a reload set).
+  uint8_t deadline_list = 0;
 };
 // The table holds one slot per descriptor number in every worker: its size is part of the
 // memory per connection.

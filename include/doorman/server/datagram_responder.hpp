@@ -19,12 +19,18 @@
 #include "doorman/server/datagram_guard.hpp"
 #include "doorman/server/log.hpp"
 #include "doorman/server/reply_budget.hpp"
+#include "doorman/server/settings.hpp"
 
 namespace doorman::server {
 
 class DatagramResponder {
  public:
-  DatagramResponder(const Config& config, Counters& counters, const Log& log);
+  DatagramResponder(const Config& config, const Settings& settings, Counters& counters,
+                    const Log& log);
+
+  // A reload's password and read size (B5), for the datagrams read from now on. Between
+  // batches only.
+  void use(const Settings& settings);
 
   // Answers what `fd` holds now, a bounded number of batches per call so one busy socket
   // cannot starve the loop's other work.

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -33,7 +34,11 @@ class Log {
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
 
-  bool enabled(LogLevel level) const noexcept { return level >= level_; }
+  bool enabled(LogLevel level) const noexcept {
+    return level >= level_.load(std::memory_order_relaxed);
+  }
+  // A reload's --log-level (B5): lines from any thread follow it from their next check.
+  void set_level(LogLevel level) const noexcept { level_.store(level, std::memory_order_relaxed); }
 
   template <typename... Args>
   void write(LogLevel level, fmt::format_string<Args...> format, Args&&... args) const {
@@ -87,7 +92,8 @@ class Log {
   void tell_held_back(RateLimiter::Clock::time_point now) const;
   void tell_more(LogKind kind, LogLevel level, uint64_t count) const;
 
-  const LogLevel level_;
+  // Mutable: the level is a setting a reload changes, not part of what the log is.
+  mutable std::atomic<LogLevel> level_;
   const LogFormat format_;
   // Up to ten lines of a kind a second are all written, so a few silent clients each get their
   // own `time out` line; a flood is summed up in one "N more" line.

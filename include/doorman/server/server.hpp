@@ -3,9 +3,12 @@
 //
 // Binds every listen address before serving anything, runs one Worker per thread, logs
 // `listening on ADDR` for each address actually bound, and returns once SIGINT or SIGTERM has
-// stopped the workers (Unix socket files removed). A start-up that fails is EX_NOPERM (no
-// permission, such as a port below 1024), EX_UNAVAILABLE (an address that cannot be resolved,
-// bound or listened on) or EX_OSERR (any other system error).
+// stopped the workers (Unix socket files removed). SIGHUP reads the configuration again through
+// `reread` and applies what needs no rebinding (reload.hpp); SIGUSR1 logs the counters so far. A
+// start-up that fails is EX_NOPERM (no permission, such as a port below 1024), EX_UNAVAILABLE (an
+// address that cannot be resolved, bound or listened on) or EX_OSERR (any other system error).
+
+#include <functional>
 
 #include "doorman/base/failure.hpp"
 #include "doorman/base/result.hpp"
@@ -14,6 +17,9 @@
 
 namespace doorman::server {
 
-Result<void, Failure> serve(Config config, const Log& log);
+// The configuration as the command line and --config's file now give it, or why not.
+using Reread = std::function<Result<Config, UsageError>(const Config& running)>;
+
+Result<void, Failure> serve(Config config, const Log& log, const Reread& reread);
 
 }  // namespace doorman::server

@@ -18,6 +18,7 @@
 
 #include "doorman/loop/deadline_list.hpp"
 #include "doorman/loop/event_loop.hpp"
+#include "doorman/loop/timeout_lists.hpp"
 #include "doorman/proto/judge.hpp"
 #include "doorman/server/acceptor.hpp"
 #include "doorman/server/config.hpp"
@@ -26,12 +27,14 @@
 #include "doorman/server/datagram_responder.hpp"
 #include "doorman/server/listeners.hpp"
 #include "doorman/server/log.hpp"
+#include "doorman/server/settings.hpp"
 
 namespace doorman::server {
 
 class Worker {
  public:
-  static Result<std::unique_ptr<Worker>> create(const Config& config,
+  // `settings` must outlive the worker, as every Settings posted later must.
+  static Result<std::unique_ptr<Worker>> create(const Config& config, const Settings& settings,
                                                 std::vector<Listeners::Served> listeners,
                                                 Admission& admission, const Log& log);
 
@@ -43,12 +46,19 @@ class Worker {
   // `deadline`. stop(): close everything and end now.
   void drain(loop::Clock::time_point deadline, std::function<void()> queues_drained);
   void stop() noexcept;
+  // Any thread (the main one, on a reload): the clients accepted (or datagrams read) from the
+  // worker's next batch on get `settings`; the connections already open keep what they had.
+  // `settings` must outlive the worker.
+  void post(const Settings& settings) noexcept;
   // Connections closed unfinished by stop() or the drain deadline. After run() returns.
   size_t cut() const noexcept { return cut_; }
   const Counters& counters() const noexcept { return counters_; }
 
  private:
-  Worker(const Config& config, loop::EventLoop loop, Admission& admission, const Log& log);
+  Worker(const Config& config, const Settings& settings, loop::EventLoop loop, Admission& admission,
+         const Log& log);
+  void pick_up_settings();
+  void adopt(const Settings& settings);
 
   // The state machine: each of these is what one state does with the event it takes.
   void on_accepted(int fd);
@@ -71,6 +81,10 @@ class Worker {
   int next_timeout_ms() const noexcept;
 
   const Config& config_;
+  const Settings* settings_;  // what new connections get; read on this thread only
+  // The next settings, posted by the main thread (release) and picked up before each batch of
+  // accepts or datagrams (acquire): the connections read settings_ alone.
+  std::atomic<const Settings*> posted_;
   loop::EventLoop loop_;
   const Log& log_;
   Counters counters_;
@@ -90,9 +104,12 @@ class Worker {
   std::vector<char> scratch_;
   std::vector<Connection> connections_;  // indexed by descriptor
   // Waiting for the request, or for the client to take its reply (--timeout from the accept).
-  loop::DeadlineList<Connection> requests_{connections_};
+  // One list per length, since a reload may change it while connections wait.
+  using DeadlineLists =
+      loop::TimeoutLists<Connection, &Connection::link, &Connection::deadline_list>;
+  DeadlineLists requests_;
   // Replied and half-closed, discarding what still comes (--linger-timeout).
-  loop::DeadlineList<Connection> lingering_{connections_};
+  DeadlineLists lingering_;
   loop::Clock::time_point now_{};
 };
 

@@ -141,6 +141,10 @@ void define_options(CLI::App& app, CommandLine& line) {
                "TCP_DEFER_ACCEPT: the kernel hands over a connection only once data has "
                "arrived, or once it stops deferring (after about --timeout). Cheaper per "
                "connection, but a silent client's 'time out' comes after about twice --timeout");
+  app.add_flag("--proxy-protocol", config.proxy_protocol,
+               "every connection starts with a PROXY protocol header, v1 or v2 (HAProxy's "
+               "send-proxy, send-proxy-v2): its source is the client that is logged; a "
+               "connection without a valid one is closed unanswered");
   app.add_option_function<unsigned>(
          "--dgram-rate", [&config](const unsigned& rate) { config.dgram_rate = rate; },
          "datagram mode: replies a second to one source address, as many at once; 0: no cap "
@@ -210,6 +214,9 @@ Result<Config, UsageError> finish_options(const CommandLine& line,
   if (!mode) return UsageError{"--unix-mode", mode.error().reason()};
   config.unix_mode = *mode;
   if (config.timeout.count() <= 0) return UsageError{"--timeout", "must be more than 0"};
+  if (config.proxy_protocol && config.type == SocketType::datagram) {
+    return UsageError{"--proxy-protocol", "needs stream sockets: a datagram has no header"};
+  }
 
   auto source = take_password(line, config, kept_password);
   if (!source) return std::move(source).error();

@@ -19,6 +19,8 @@ KindText describe(LogKind kind) noexcept {
       return {"connections closed for lack of file descriptors", LogLevel::warning};
     case LogKind::accept_failed:
       return {"accept errors", LogLevel::error};
+    case LogKind::bad_proxy_header:
+      return {"connections closed for a bad PROXY header", LogLevel::warning};
   }
   return {"lines", LogLevel::warning};
 }

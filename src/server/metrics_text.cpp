@@ -49,17 +49,20 @@ std::string prometheus_text(const MetricsSnapshot& snapshot) {
 
   single(out, "doorman_connections_accepted_total", "counter", "Connections accepted and admitted.",
          in_stream(total.accepted));
-  family(out, "doorman_connections_total", "counter",
-         "Connections finished, by outcome: welcomed (the password), rejected (another request), "
-         "empty (end of stream before any byte), timed_out (nothing within --timeout), refused "
-         "(over --max-connections or out of descriptors), error.");
+  family(
+      out, "doorman_connections_total", "counter",
+      "Connections finished, by outcome: welcomed (the password), rejected (another request), "
+      "empty (end of stream before any byte), timed_out (nothing within --timeout), refused "
+      "(over --max-connections or out of descriptors), error, bad_proxy_header (--proxy-protocol: "
+      "closed unanswered, the header missing or malformed).");
   labelled(out, "doorman_connections_total", "outcome",
            {{"welcomed", in_stream(total.welcomed)},
             {"rejected", in_stream(total.rejected)},
             {"empty", in_stream(total.empty)},
             {"timed_out", in_stream(total.timed_out)},
             {"refused", in_stream(total.refused_over_limit + total.refused_no_descriptors)},
-            {"error", in_stream(total.errors)}});
+            {"error", in_stream(total.errors)},
+            {"bad_proxy_header", in_stream(total.bad_proxy_header)}});
   single(out, "doorman_connections_active", "gauge", "Connections open now.", snapshot.active);
   single(out, "doorman_connections_limit", "gauge",
          "Connections open at most (--max-connections as applied).", snapshot.limit);
@@ -130,13 +133,15 @@ std::string status_json(const MetricsSnapshot& snapshot) {
       "{{\"version\":\"{}\",\"type\":\"{}\",\"timestamp\":{:.3f},\"uptime_seconds\":{:.3f},"
       "\"active\":{},\"limit\":{},\"counters\":{{\"accepted\":{},\"welcomed\":{},"
       "\"rejected\":{},\"empty\":{},\"timed_out\":{},\"refused\":{},\"errors\":{},"
-      "\"dropped_loop\":{},\"dropped_over_rate\":{},\"dropped_unbound_sender\":{}}},"
+      "\"dropped_loop\":{},\"dropped_over_rate\":{},\"dropped_unbound_sender\":{},"
+      "\"bad_proxy_header\":{}}},"
       "\"request_wait\":{{\"count\":{},\"sum_seconds\":{}}},\"workers\":[",
       kVersion, to_string(snapshot.type), snapshot.timestamp_seconds, snapshot.uptime_seconds,
       snapshot.active, snapshot.limit, total.accepted, total.welcomed, total.rejected, total.empty,
       total.timed_out, total.refused_over_limit + total.refused_no_descriptors, total.errors,
       total.dropped_loop, total.dropped_over_rate, total.dropped_unbound_sender,
-      snapshot.request_wait.count, static_cast<double>(snapshot.request_wait.sum_nanos) / 1e9);
+      total.bad_proxy_header, snapshot.request_wait.count,
+      static_cast<double>(snapshot.request_wait.sum_nanos) / 1e9);
   for (size_t worker = 0; worker < snapshot.accepted_per_worker.size(); ++worker) {
     fmt::format_to(into, "{}{{\"accepted\":{}}}", worker == 0 ? "" : ",",
                    snapshot.accepted_per_worker[worker]);

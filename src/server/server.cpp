@@ -336,6 +336,10 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread)
         "over --dgram-rate",
         total.dropped_loop, total.dropped_over_rate);
   }
+  if (total.bad_proxy_header > 0) {
+    log.info("connections closed for a missing or malformed PROXY header: {}",
+             total.bad_proxy_header);
+  }
   log.tell_held_back();  // the "N more" lines before the last one
   log.info("stopped: {}", tally(total));
   return {};

@@ -1,14 +1,19 @@
 #include "doorman/server/worker.hpp"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 
 #include "doorman/base/duration.hpp"
 #include "doorman/net/socket_address.hpp"
+#include "doorman/proto/proxy_header.hpp"
 
 namespace doorman::server {
 namespace {
@@ -31,14 +36,50 @@ constexpr int fd_of(uint64_t token) {
 constexpr int kDiscardReadsPerWakeUp = 16;
 constexpr size_t kScratchFloor = 16 * 1024;
 
+// Room in the scratch buffer for a PROXY header before the request, when there may be one.
+size_t proxy_header_room(const Config& config) {
+  return config.proxy_protocol ? proto::kMaxProxyHeader : 0;
+}
+
 bool would_block(int code) {
   return code == EAGAIN || code == EWOULDBLOCK;
 }
 
 // Only for log lines: the address is asked for when a line is written, never on the fast path.
-std::string peer_name(int fd) {
+std::string socket_peer_name(int fd) {
   auto peer = SocketAddress::peer_of(fd);
   return peer ? peer->to_string() : "(peer gone)";
+}
+
+// The client a PROXY header names; none for LOCAL (the balancer's own check) or an unspecified
+// family, whose peer is the socket's.
+std::optional<SocketAddress> source_of(const proto::ProxyHeader& header) {
+  if (header.command == proto::ProxyCommand::local) return std::nullopt;
+  switch (header.family) {
+    case proto::ProxyFamily::unspecified:
+      return std::nullopt;
+    case proto::ProxyFamily::inet: {
+      sockaddr_in in{};
+      in.sin_family = AF_INET;
+      std::memcpy(&in.sin_addr, header.source.address.data(), sizeof(in.sin_addr));
+      in.sin_port = htons(header.source.port);
+      return SocketAddress(reinterpret_cast<const sockaddr*>(&in), sizeof(in));
+    }
+    case proto::ProxyFamily::inet6: {
+      sockaddr_in6 in6{};
+      in6.sin6_family = AF_INET6;
+      std::memcpy(&in6.sin6_addr, header.source.address.data(), sizeof(in6.sin6_addr));
+      in6.sin6_port = htons(header.source.port);
+      return SocketAddress(reinterpret_cast<const sockaddr*>(&in6), sizeof(in6));
+    }
+    case proto::ProxyFamily::unix_path:
+      // The parser found a NUL within sun_path's 108 bytes, so the path fits.
+      if (!header.source.path.empty()) return SocketAddress::unix_path(header.source.path);
+      sockaddr_un un{};
+      un.sun_family = AF_UNIX;
+      return SocketAddress(reinterpret_cast<const sockaddr*>(&un), offsetof(sockaddr_un, sun_path));
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -49,6 +90,8 @@ std::string_view to_string(ConnectionState state) noexcept {
       return "closed";
     case ConnectionState::accepting:
       return "accepting";
+    case ConnectionState::reading_proxy_header:
+      return "reading the PROXY header";
     case ConnectionState::waiting_request:
       return "waiting for the request";
     case ConnectionState::sending_reply:
@@ -90,7 +133,8 @@ Worker::Worker(const Config& config, const Settings& settings, loop::EventLoop l
       loop_(std::move(loop)),
       log_(log),
       acceptor_(loop_, admission, counters_, log),
-      scratch_(std::max(settings.read_size + 1, kScratchFloor)),
+      // With --proxy-protocol the first read takes the header and the request together.
+      scratch_(std::max(settings.read_size + 1 + proxy_header_room(config), kScratchFloor)),
       requests_(connections_, settings.timeout),
       lingering_(connections_, settings.linger_timeout) {
   if (config.type == SocketType::datagram) {
@@ -117,7 +161,8 @@ void Worker::adopt(const Settings& settings) {
   settings_ = &settings;
   requests_.set_timeout(settings.timeout);
   lingering_.set_timeout(settings.linger_timeout);
-  if (scratch_.size() < settings.read_size + 1) scratch_.resize(settings.read_size + 1);
+  const size_t wanted = settings.read_size + 1 + proxy_header_room(config_);
+  if (scratch_.size() < wanted) scratch_.resize(wanted);
   if (datagrams_) datagrams_->use(settings);
 }
 
@@ -226,6 +271,7 @@ Connection& Worker::open_slot(int fd) {
 
 void Worker::on_accepted(int fd) {
   open_slot(fd);
+  if (config_.proxy_protocol) return read_proxy_header(fd);
   read_request(fd);
 }
 
@@ -233,6 +279,8 @@ void Worker::on_event(int fd) {
   switch (slot(fd).state) {
     case ConnectionState::waiting_request:
       return read_request(fd);
+    case ConnectionState::reading_proxy_header:
+      return read_proxy_header(fd);
     case ConnectionState::sending_reply:
       return send_reply(fd);
     case ConnectionState::lingering:
@@ -252,24 +300,8 @@ void Worker::read_request(int fd) {
     got = ::recv(fd, scratch_.data(), settings_->read_size + 1, 0);
   } while (got < 0 && errno == EINTR);
   if (got >= 0) {
-    // End of stream before any byte is an empty request, as the tutorial's recv() returning ''
-    // is: not the password, so "please go out!" (a half-closed client still reads it).
-    const size_t size = std::min(static_cast<size_t>(got), settings_->read_size);
-    const auto verdict = proto::judge(std::string_view(scratch_.data(), size), settings_->password);
-    const bool welcome = verdict == proto::Verdict::welcome;
-    Counters::bump(got == 0 ? counters_.empty : welcome ? counters_.welcomed : counters_.rejected);
-    // The wait from the accept: none for a request read in the accept's own turn (no clock
-    // read); else the deadline, set at the accept, less --timeout. now_ is the loop's own.
-    const Connection& connection = slot(fd);
-    if (connection.state == ConnectionState::accepting) {
-      counters_.request_wait.record_none();
-    } else {
-      counters_.request_wait.record(now_ - (connection.link.deadline - requests_.timeout_of(fd)));
-    }
-    if (log_.enabled(LogLevel::debug)) {
-      log_.debug("{} {}", peer_name(fd), welcome ? "welcomed" : "rejected");
-    }
-    return reply(fd, verdict, static_cast<size_t>(got) > settings_->read_size);
+    return judge_request(fd, std::string_view(scratch_.data(), static_cast<size_t>(got)),
+                         static_cast<size_t>(got));
   }
   const int code = errno;
   if (would_block(code)) {
@@ -285,6 +317,108 @@ void Worker::read_request(int fd) {
     log_.debug("{} left without a request: {}", peer_name(fd), describe_errno(code));
   }
   close_connection(fd);
+}
+
+// `received`: what the request's read brought, `got` of it (0: end of stream). At most
+// --read-size bytes are the request; more means the close must linger.
+void Worker::judge_request(int fd, std::string_view received, size_t got) {
+  // End of stream before any byte is an empty request, as the tutorial's recv() returning ''
+  // is: not the password, so "please go out!" (a half-closed client still reads it).
+  const size_t size = std::min(got, settings_->read_size);
+  const auto verdict = proto::judge(received.substr(0, size), settings_->password);
+  const bool welcome = verdict == proto::Verdict::welcome;
+  Counters::bump(got == 0 ? counters_.empty : welcome ? counters_.welcomed : counters_.rejected);
+  // The wait from the accept: none for a request read in the accept's own turn (no clock
+  // read); else the deadline, set at the accept, less --timeout. now_ is the loop's own.
+  const Connection& connection = slot(fd);
+  if (connection.state == ConnectionState::accepting) {
+    counters_.request_wait.record_none();
+  } else {
+    counters_.request_wait.record(now_ - (connection.link.deadline - requests_.timeout_of(fd)));
+  }
+  if (log_.enabled(LogLevel::debug)) {
+    log_.debug("{} {}", peer_name(fd), welcome ? "welcomed" : "rejected");
+  }
+  reply(fd, verdict, got > settings_->read_size);
+}
+
+// accepting, reading_proxy_header (--proxy-protocol): the PROXY header, and the request if it
+// came in the same read. The header's bytes so far are kept apart (proxied_), so that it may
+// arrive in any number of pieces, all within the request's deadline from the accept.
+void Worker::read_proxy_header(int fd) {
+  Connection& connection = slot(fd);
+  const bool first = connection.state == ConnectionState::accepting;
+  Proxied* proxied = nullptr;
+  size_t pending = 0;
+  if (!first) {
+    proxied = &proxied_[fd];
+    pending = proxied->pending.size();  // less than kMaxProxyHeader: the parser saw to it
+    std::memcpy(scratch_.data(), proxied->pending.data(), pending);
+  }
+  // Enough for the largest header and a request one byte over --read-size.
+  const size_t wanted = proto::kMaxProxyHeader + settings_->read_size + 1 - pending;
+  ssize_t got = 0;
+  do {
+    got = ::recv(fd, scratch_.data() + pending, wanted, 0);
+  } while (got < 0 && errno == EINTR);
+  if (got == 0) {
+    return refuse_proxy_header(
+        fd, pending == 0 ? "closed before sending one" : "closed in the middle of it");
+  }
+  if (got < 0) {
+    const int code = errno;
+    if (!would_block(code)) {
+      if (log_.enabled(LogLevel::debug)) {
+        log_.debug("{} left before its PROXY header: {}", peer_name(fd), describe_errno(code));
+      }
+      return close_connection(fd);
+    }
+    if (!first) return;  // a spurious wake-up
+    if (!watch(fd, Interest::input)) return;
+    connection.state = ConnectionState::reading_proxy_header;
+    requests_.push_back(fd, now_);
+    return;
+  }
+  const std::string_view received(scratch_.data(), pending + static_cast<size_t>(got));
+  const proto::ProxyParse parse = proto::parse_proxy_header(received);
+  if (parse.status == proto::ProxyParseStatus::invalid)
+    return refuse_proxy_header(fd, parse.reason);
+  if (proxied == nullptr) proxied = &proxied_[fd];
+  if (parse.status == proto::ProxyParseStatus::need_more) {
+    proxied->pending.assign(received);
+    if (!first) return;
+    if (!watch(fd, Interest::input)) return;
+    connection.state = ConnectionState::reading_proxy_header;
+    requests_.push_back(fd, now_);
+    return;
+  }
+  proxied->pending = std::string();  // gives the memory back: the entry may live on
+  proxied->source = source_of(parse.header);
+  // The request is what follows the header: judged now if any came with it, else awaited
+  // within the same deadline.
+  const std::string_view request = received.substr(parse.header.length);
+  if (!request.empty()) return judge_request(fd, request, request.size());
+  if (first) {
+    if (!watch(fd, Interest::input)) return;
+    requests_.push_back(fd, now_);
+  }
+  connection.state = ConnectionState::waiting_request;
+}
+
+// Never judged, never answered: what came is not a request from a balancer we can trust.
+void Worker::refuse_proxy_header(int fd, std::string_view reason) {
+  Counters::bump(counters_.bad_proxy_header);
+  log_.warning_limited(LogKind::bad_proxy_header, "bad PROXY header from {}: {}", peer_name(fd),
+                       reason);
+  close_connection(fd);
+}
+
+std::string Worker::peer_name(int fd) const {
+  if (config_.proxy_protocol) {
+    const auto found = proxied_.find(fd);
+    if (found != proxied_.end() && found->second.source) return found->second.source->to_string();
+  }
+  return socket_peer_name(fd);
 }
 
 void Worker::reply(int fd, proto::Verdict verdict, bool overflowed) {
@@ -354,7 +488,13 @@ void Worker::expire() {
   acceptor_.resume_due(now_);
   while (!requests_.empty() && requests_.front_deadline() <= now_) {
     const int fd = requests_.front();
-    if (slot(fd).state == ConnectionState::sending_reply) {
+    const ConnectionState state = slot(fd).state;
+    if (state == ConnectionState::reading_proxy_header) {
+      refuse_proxy_header(fd, fmt::format("no complete header within {}",
+                                          format_duration(requests_.timeout_of(fd))));
+      continue;
+    }
+    if (state == ConnectionState::sending_reply) {
       Counters::bump(counters_.errors);
       log_.warning("{} did not take its reply within {}", peer_name(fd),
                    format_duration(requests_.timeout_of(fd)));
@@ -391,6 +531,7 @@ void Worker::close_connection(int fd) noexcept {
   Connection& connection = slot(fd);
   switch (connection.state) {
     case ConnectionState::waiting_request:
+    case ConnectionState::reading_proxy_header:
     case ConnectionState::sending_reply:
       requests_.remove(fd);
       break;
@@ -402,6 +543,7 @@ void Worker::close_connection(int fd) noexcept {
       break;
   }
   connection = Connection{};
+  if (config_.proxy_protocol) proxied_.erase(fd);
   --open_;
   // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
   ::close(fd);

@@ -32,6 +32,9 @@ struct Config {
   // How long a stopping server lets the connections in flight finish; 0: --timeout.
   Duration drain_timeout = Duration::zero();
   bool defer_accept = false;
+  // B12: every stream connection starts with a PROXY protocol header (v1 or v2), whose source
+  // is the client; one without it is closed unanswered.
+  bool proxy_protocol = false;
   // Datagram replies a second to one source address, as many at once (F6: a flood
   // from one source is capped). Unset: kDefaultDgramRate for every source but local ones
   // (loopback, Unix); set: for every source; 0: no cap.

@@ -14,6 +14,11 @@
 //
 //   lingering (replied, SHUT_WR): --readable--> discard; EOF, error or linger deadline -> close
 //
+//   With --proxy-protocol, the first recv is the PROXY header's (B12): complete, with request
+//   bytes after it -> judge them; complete alone -> waiting_request; incomplete ->
+//   reading_proxy_header (EPOLLIN, the request's deadline); invalid, EOF or deadline -> close,
+//   unanswered.
+//
 // A connection that is answered on the first recv never leaves `accepting`: it touches no list
 // and no epoll registration.
 
@@ -26,11 +31,13 @@
 namespace doorman::server {
 
 enum class ConnectionState : uint8_t {
-  closed,           // the slot is free
-  accepting,        // accepted this turn, not registered anywhere yet
-  waiting_request,  // EPOLLIN, in the request list until the request or --timeout
-  sending_reply,    // EPOLLOUT, still in the request list: the request's deadline stands
-  lingering,        // half-closed after the reply, EPOLLIN, discarding until EOF or the linger
+  closed,                // the slot is free
+  accepting,             // accepted this turn, not registered anywhere yet
+  reading_proxy_header,  // --proxy-protocol: EPOLLIN, in the request list; the header's bytes so
+                         // far are kept by the worker apart from the slot
+  waiting_request,       // EPOLLIN, in the request list until the request or --timeout
+  sending_reply,         // EPOLLOUT, still in the request list: the request's deadline stands
+  lingering,             // half-closed after the reply, EPOLLIN, discarding until EOF or the linger
 };
 
 std::string_view to_string(ConnectionState state) noexcept;

@@ -22,6 +22,8 @@ struct CounterValues {
   uint64_t dropped_loop = 0;       // datagrams from the server's own address, or replies
   uint64_t dropped_over_rate = 0;  // datagrams from a source over --dgram-rate
   uint64_t errors = 0;
+  // --proxy-protocol: closed without a reply, the PROXY header missing or malformed (B12).
+  uint64_t bad_proxy_header = 0;
 
   CounterValues& operator+=(const CounterValues& other) noexcept;
 };
@@ -38,6 +40,7 @@ struct Counters {
   std::atomic<uint64_t> dropped_loop{0};
   std::atomic<uint64_t> dropped_over_rate{0};
   std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> bad_proxy_header{0};
   // Stream mode: from the accept to the request (B7, the metrics endpoint).
   WaitHistogram request_wait;
 
@@ -61,6 +64,7 @@ inline CounterValues& CounterValues::operator+=(const CounterValues& other) noex
   dropped_loop += other.dropped_loop;
   dropped_over_rate += other.dropped_over_rate;
   errors += other.errors;
+  bad_proxy_header += other.bad_proxy_header;
   return *this;
 }
 
@@ -76,7 +80,8 @@ inline CounterValues Counters::read() const noexcept {
                        dropped_unbound_sender.load(relaxed),
                        dropped_loop.load(relaxed),
                        dropped_over_rate.load(relaxed),
-                       errors.load(relaxed)};
+                       errors.load(relaxed),
+                       bad_proxy_header.load(relaxed)};
 }
 
 }  // namespace doorman::server

@@ -22,8 +22,14 @@
 namespace doorman::server {
 
 // The warnings that come in floods, each rate-limited on its own.
-enum class LogKind { time_out, refused_over_limit, out_of_descriptors, accept_failed };
-inline constexpr size_t kLogKinds = 4;
+enum class LogKind {
+  time_out,
+  refused_over_limit,
+  out_of_descriptors,
+  accept_failed,
+  bad_proxy_header,
+};
+inline constexpr size_t kLogKinds = 5;
 
 class Log {
  public:
@@ -98,10 +104,11 @@ class Log {
   // Up to ten lines of a kind a second are all written, so a few silent clients each get their
   // own `time out` line; a flood is summed up in one "N more" line.
   static constexpr uint64_t kBurst = 10;
-  static_assert(kLogKinds == 4);
+  static_assert(kLogKinds == 5);
   mutable std::array<RateLimiter, kLogKinds> limiters_{
       RateLimiter(std::chrono::seconds(1), kBurst), RateLimiter(std::chrono::seconds(1), kBurst),
-      RateLimiter(std::chrono::seconds(1), kBurst), RateLimiter(std::chrono::seconds(1), kBurst)};
+      RateLimiter(std::chrono::seconds(1), kBurst), RateLimiter(std::chrono::seconds(1), kBurst),
+      RateLimiter(std::chrono::seconds(1), kBurst)};
   mutable LogWriter writer_;  // last: its thread uses the members above until it stops
 };
 

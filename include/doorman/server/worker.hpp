@@ -13,12 +13,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "doorman/loop/deadline_list.hpp"
 #include "doorman/loop/event_loop.hpp"
 #include "doorman/loop/timeout_lists.hpp"
+#include "doorman/net/socket_address.hpp"
 #include "doorman/proto/judge.hpp"
 #include "doorman/server/acceptor.hpp"
 #include "doorman/server/config.hpp"
@@ -64,6 +67,9 @@ class Worker {
   void on_accepted(int fd);
   void on_event(int fd);
   void read_request(int fd);
+  void read_proxy_header(int fd);
+  void judge_request(int fd, std::string_view received, size_t got);
+  void refuse_proxy_header(int fd, std::string_view reason);
   void send_reply(int fd);
   void discard_lingering(int fd);
   void expire();
@@ -75,6 +81,9 @@ class Worker {
   void reply(int fd, proto::Verdict verdict, bool overflowed);
   void replied(int fd);
   bool watch(int fd, Interest wanted);
+
+  // Only for log lines: the client, as the PROXY header named it, else the socket's peer.
+  std::string peer_name(int fd) const;
 
   Connection& slot(int fd) noexcept { return connections_[static_cast<size_t>(fd)]; }
   Connection& open_slot(int fd);
@@ -103,6 +112,14 @@ class Worker {
   // The request is read into this one buffer, so a waiting connection owns nothing but its slot.
   std::vector<char> scratch_;
   std::vector<Connection> connections_;  // indexed by descriptor
+  // --proxy-protocol only, so the slot stays small for every connection: what one connection
+  // has received of an incomplete PROXY header (less than kMaxProxyHeader bytes), and the
+  // source the header named, for log lines. An entry lives from its first use to the close.
+  struct Proxied {
+    std::string pending;
+    std::optional<SocketAddress> source;
+  };
+  std::unordered_map<int, Proxied> proxied_;
   // Waiting for the request, or for the client to take its reply (--timeout from the accept).
   // One list per length, since a reload may change it while connections wait.
   using DeadlineLists =

@@ -23,9 +23,14 @@
 #include "doorman/server/service_notifier.hpp"
 #include "doorman/server/socket_activation.hpp"
 #include "doorman/server/worker.hpp"
+#include "doorman/version.hpp"
 
 namespace doorman::server {
 namespace {
+
+// Below this many connections at once, a limit that comes from the descriptor limit is warned
+// about: it is a machine's default (1024) or less, not a choice.
+constexpr size_t kFewConnections = 1000;
 
 // Descriptors a server needs besides its connections: stdio and a margin, the listening
 // sockets (a name may resolve to several addresses, each with a socket per worker), and per
@@ -198,7 +203,14 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread)
   // descriptor stays as the fallback for descriptors used outside this count).
   const size_t reserved = descriptors_besides_connections(config, *listeners);
   const size_t affordable = descriptors > reserved + 1 ? descriptors - reserved : 1;
+  const size_t asked = config.max_connections;
   config.max_connections = admitted_at_most(config.max_connections, affordable, descriptors, log);
+  // Where the limit comes from, for the start-up line; a small one from the descriptor limit
+  // is said out loud (prlimit --nofile=64:64 would give 46 connections without a word).
+  const bool limited_by_descriptors = asked == 0 || asked > affordable;
+  const std::string limit_source = limited_by_descriptors
+                                       ? "the descriptor limit " + std::to_string(descriptors)
+                                       : std::string("--max-connections");
 
   Admission admission;
   admission.limit.store(config.max_connections, std::memory_order_relaxed);
@@ -242,6 +254,12 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread)
   // Logged once the server can serve, so that a start-up failure stays one line.
   for (const std::string& warning : config.warnings)
     log.warning("{}", warning);
+  if (limited_by_descriptors && config.max_connections < kFewConnections) {
+    log.warning(
+        "only {} connections at once: the descriptor limit is {} (raise it: ulimit -n, "
+        "LimitNOFILE=, or run as root)",
+        config.max_connections, descriptors);
+  }
   if (!config.run_as && running_as_root()) {
     log.warning("running as root: use --user to drop privileges");
   }
@@ -252,12 +270,16 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread)
   for (const Error& skipped : listeners->skipped()) {
     log.warning("not listening on {}: {}", skipped.address(), skipped.reason());
   }
+  log.info(
+      "doorman-server {}, pid {}: {} workers, {}, at most {} connections ({}), backlog {}, "
+      "timeout {}",
+      kVersion, ::getpid(), config.threads, to_string(config.type), config.max_connections,
+      limit_source, config.type == SocketType::stream ? listen_backlog(config) : 0,
+      format_duration(config.timeout));
   for (const SocketAddress& bound : listeners->bound()) {
     log.info("listening on {}", bound.to_string());
   }
   if (*metrics) log.info("metrics on {}", (*metrics)->bound().to_string());
-  log.debug("{} worker threads, {} sockets, at most {} connections", config.threads,
-            to_string(config.type), config.max_connections);
 
   notify_ready("serving " + std::to_string(listeners->bound().size()) + " address(es)");
 

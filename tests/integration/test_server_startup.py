@@ -5,6 +5,7 @@ chose.
 """
 
 import os
+import re
 import shutil
 import socket
 import sys
@@ -253,6 +254,33 @@ class Readiness(unittest.TestCase):
             raise
         self.assertEqual(st.exchange(st.Address(f'127.0.0.1:{port}'), b'1'), st.WELCOME)
 
+
+
+class SaysWhatItIsDoing(unittest.TestCase):
+    def test_the_start_up_line_names_version_pid_workers_limit_backlog_and_timeout(self):
+        server = st.start_server(self, '--timeout', '3s', '--backlog', '64', threads=2)
+        summary = next(match for line in server.stderr_lines()
+                       if (match := re.search(st.STARTUP_RE, line)))
+        self.assertEqual(int(summary['pid']), server.pid)
+        self.assertEqual((summary['workers'], summary['type'], summary['backlog'],
+                          summary['timeout']), ('2', 'stream', '64', '3s'))
+        self.assertTrue(summary['source'].startswith('the descriptor limit '), summary['source'])
+
+    def test_a_small_descriptor_limit_is_a_warning(self):
+        server = st.start_server(self, wrapper=('prlimit', '--nofile=64:64'))
+        summary = next(match for line in server.stderr_lines()
+                       if (match := re.search(st.STARTUP_RE, line)))
+        self.assertLess(int(summary['limit']), 64)
+        self.assertEqual(summary['source'], 'the descriptor limit 64')
+        self.assertTrue(any(re.search(rf'\bwarning only {summary["limit"]} connections at once: '
+                                      r'the descriptor limit is 64\b', line)
+                            for line in server.stderr_lines()), server.stderr_lines())
+
+    def test_max_connections_given_is_named(self):
+        server = st.start_server(self, '--max-connections', '100')
+        summary = next(match for line in server.stderr_lines()
+                       if (match := re.search(st.STARTUP_RE, line)))
+        self.assertEqual((summary['limit'], summary['source']), ('100', '--max-connections'))
 
 if __name__ == '__main__':
     unittest.main()

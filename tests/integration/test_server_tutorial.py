@@ -71,7 +71,7 @@ class TutorialTranscript(unittest.TestCase):
         # At info level no line per successful connection, and never the request's bytes.
         status, counters = self.server.stop()
         self.assertEqual(status, 0)
-        lines = st.without_root_warning(self.server.stderr_lines())
+        lines = st.transcript(self.server.stderr_lines())
         self.assertEqual([without_time(line) for line in lines], [
             f'info listening on 127.0.0.1:{self.port}',
             f'warning time out: 127.0.0.1:{peer_port} sent nothing within 500ms',

@@ -196,10 +196,18 @@ def run_server(*args, timeout=10, wrapper=(), env=None):
 ROOT_WARNING = 'warning running as root: use --user to drop privileges'
 
 
-def without_root_warning(lines):
-    """A server's stderr lines without ROOT_WARNING, for tests of a transcript that would
-    otherwise depend on who runs them."""
-    return [line for line in lines if not line.endswith(ROOT_WARNING)]
+# The start-up summary: version, pid, workers, type, the connection limit and where it comes
+# from, backlog, timeout.
+STARTUP_RE = (r'\binfo doorman-server (?P<version>\S+), pid (?P<pid>\d+): (?P<workers>\d+) workers, '
+              r'(?P<type>stream|dgram), at most (?P<limit>\d+) connections \((?P<source>[^)]*)\), '
+              r'backlog (?P<backlog>\d+), timeout (?P<timeout>\S+)$')
+
+
+def transcript(lines):
+    """A server's stderr lines without those that depend on who runs them and where (the root
+    warning, the start-up summary with its pid and limits), for tests of a whole transcript."""
+    return [line for line in lines
+            if not line.endswith(ROOT_WARNING) and not re.search(STARTUP_RE, line)]
 
 
 # --- Clients -------------------------------------------------------------------------------

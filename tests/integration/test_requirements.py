@@ -31,6 +31,7 @@ OUTSIDE_REFERENCES = [
     ('the specification file', re.compile(r'\bSPEC\.md\b')),
     ('the design notes file', re.compile(r'\bDESIGN\.md\b')),
     ('the shared folder', re.compile(r'\.\./shared\b')),
+    ('the seed text', re.compile(r'\bseed/0\d\d_[0-9a-f]+')),
     ('a numbered issue', re.compile(r'\bissues?\s+#?\d+', re.IGNORECASE)),
 ]
 # The outside page's name in capitals before an id: the id alone says it, defined here.

@@ -1,6 +1,6 @@
 # The tutorial's client.py, ported to Python 3 and kept as close to it as Python 3 allows
-# (bytes on the wire, print()). The tutorial's original is Python 2; see
-# seed/000_2197a75affd4dc83.txt.
+# (bytes on the wire, print()). The tutorial's original is Python 2; docs/requirements.md
+# restates it.
 #
 #   python3 tutorial_client.py [PORT [DELAY_SECONDS [MESSAGE]]]   (the tutorial's: 8001, 2, '1')
 #

@@ -1,5 +1,5 @@
 # The tutorial's server.py, ported to Python 3 and kept as close to it as Python 3 allows
-# (bytes b'1', print()). The tutorial's original is Python 2; see seed/000_2197a75affd4dc83.txt.
+# (bytes b'1', print()). The tutorial's original is Python 2; docs/requirements.md restates it.
 #
 #   python3 tutorial_server.py [PORT [TIMEOUT_SECONDS [HOST]]]   (the tutorial's: 8001, 5, localhost)
 #

@@ -164,6 +164,10 @@ void define_options(CLI::App& app, CommandLine& line) {
                  "text, or json: one object per line with time, level and msg")
       ->type_name("FORMAT")
       ->capture_default_str();
+  app.add_option("--pid-file", config.pid_file,
+                 "once serving, write the process id to this file (atomically); removed on exit "
+                 "unless it names another process (the one a SIGUSR2 upgrade started)")
+      ->type_name("PATH");
   app.add_option("--config", line.config_file,
                  "read options from this TOML file, each under its long name (listen = "
                  "[\"127.0.0.1:8001\"], timeout = \"5s\"); the command line overrides it; "

@@ -297,6 +297,36 @@ Listeners::~Listeners() {
   }
 }
 
+std::vector<Listeners::Handed> Listeners::to_hand_over() const {
+  std::vector<Handed> handed;
+  for (const Owned& owned : sockets_) {
+    if (!owned.fd) continue;
+    std::string file;
+    for (const OwnedFile& owned_file : files_) {
+      if (owned.address.is_unix() && owned.address.to_string() == "unix:" + owned_file.path) {
+        file = owned_file.path;
+      }
+    }
+    handed.push_back(Handed{owned.fd.get(), file});
+  }
+  return handed;
+}
+
+void Listeners::handed_over() noexcept {
+  // The lock file goes with the lock: the socket stays live, so a third server is still refused.
+  for (const OwnedFile& file : files_) {
+    if (file.lock) ::unlink((file.path + ".lock").c_str());
+  }
+  files_.clear();
+}
+
+void Listeners::take_file(const std::string& path) {
+  struct stat now {};
+  if (::lstat(path.c_str(), &now) == 0 && S_ISSOCK(now.st_mode)) {
+    files_.push_back(OwnedFile{path, now.st_dev, now.st_ino, Fd()});
+  }
+}
+
 void Listeners::close_own(unsigned index) noexcept {
   for (Owned& owned : sockets_) {
     if (!owned.shared && owned.worker == index) owned.fd.reset();

@@ -18,10 +18,12 @@
 
 #include "doorman/server/listeners.hpp"
 #include "doorman/server/metrics_server.hpp"
+#include "doorman/server/pid_file.hpp"
 #include "doorman/server/privileges.hpp"
 #include "doorman/server/reload.hpp"
 #include "doorman/server/service_notifier.hpp"
 #include "doorman/server/socket_activation.hpp"
+#include "doorman/server/upgrade.hpp"
 #include "doorman/server/worker.hpp"
 #include "doorman/version.hpp"
 
@@ -174,7 +176,8 @@ Result<std::unique_ptr<MetricsServer>> open_metrics(
 
 }  // namespace
 
-Result<void, Failure> serve(Config config, const Log& log, const Reread& reread) {
+Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
+                            const Relaunch& relaunch) {
   Config running = config;  // as given: reloads compare with this, not with the defaults filled in
   // Sockets a service manager passed are served instead of --listen, with their own type.
   auto passed = adopt_passed_sockets(config, log);
@@ -191,6 +194,7 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread)
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);   // reload (B5)
   sigaddset(&signals, SIGUSR1);  // log the counters so far
+  sigaddset(&signals, SIGUSR2);  // upgrade (B12)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -236,6 +240,14 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread)
     }
     if (auto dropped = drop_privileges(*config.run_as); !dropped)
       return cannot_start(dropped.error());
+  }
+  // Written before the workers run (a failure is still a clean start-up failure), once every
+  // socket listens: a client that reads it can connect.
+  PidFile pid_file;
+  if (!config.pid_file.empty()) {
+    auto written = PidFile::write(config.pid_file);
+    if (!written) return cannot_start(written.error());
+    pid_file = std::move(written).value();
   }
   // A worker whose loop cannot go on records why and stops the server as a signal would.
   std::vector<std::optional<Error>> failures(workers.size());
@@ -286,9 +298,43 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread)
   const Reloading reload{reread,    running,    generations, workers,
                          admission, affordable, descriptors, log};
   int signal = 0;
+  std::optional<Upgrade> upgrade;  // SIGUSR2's new process, until it serves or fails
   for (;;) {
-    sigwait(&signals, &signal);
-    if (signal == SIGHUP) {
+    if (!upgrade) {
+      sigwait(&signals, &signal);
+    } else {
+      // The workers serve meanwhile; this thread looks for the new process's READY=1.
+      const timespec tick{0, 20'000'000};
+      signal = sigtimedwait(&signals, nullptr, &tick);
+      if (signal < 0) {
+        const Upgrade::State state = upgrade->poll();
+        if (state == Upgrade::State::failed) {
+          log.error("upgrade failed, still serving: {}", upgrade->why());
+          upgrade.reset();
+        }
+        if (state != Upgrade::State::ready) continue;
+        log.info("upgraded: process {} serves the sockets now", upgrade->pid());
+        listeners->handed_over();
+        signal = SIGUSR2;
+        break;
+      }
+    }
+    if (signal == SIGUSR2) {
+      if (upgrade) {
+        log.warning("not upgrading on USR2: process {} is still starting", upgrade->pid());
+        continue;
+      }
+      std::vector<HandedSocket> sockets;
+      for (const auto& handed : listeners->to_hand_over())
+        sockets.push_back(HandedSocket{handed.fd, handed.unix_file});
+      auto started = Upgrade::start(relaunch, sockets, running.environment_password);
+      if (!started) {
+        log.error("upgrade failed, still serving: {}", started.error().message());
+        continue;
+      }
+      log.info("upgrading on USR2: started {} as process {}", relaunch.executable, started->pid());
+      upgrade = std::move(started).value();
+    } else if (signal == SIGHUP) {
       log.info("reloading on HUP");
       reload();
     } else if (signal == SIGUSR1) {

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sysexits.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "doorman/net/socket_address.hpp"
+#include "doorman/server/upgrade.hpp"
 
 namespace doorman::server {
 namespace {
@@ -111,7 +113,8 @@ Result<Listeners> Listeners::adopt(std::vector<Fd> sockets, SocketType type) {
                      local->to_string(), errno);
       }
     }
-    listeners.bound_.push_back(*local);
+    // A server that upgraded hands over a socket per worker for each address: one line each.
+    if (!listeners.serves(*local)) listeners.bound_.push_back(*local);
     listeners.sockets_.push_back(Owned{std::move(fd), 0, true, *local});
   }
   return listeners;
@@ -126,7 +129,16 @@ Result<std::optional<Listeners>, Failure> adopt_passed_sockets(Config& config, c
   int first = -1;
   std::string names;
   std::vector<Fd> sockets;
+  std::vector<std::string> files;  // handed over by the server this one upgrades (upgrade.hpp)
+  bool upgrading = true;
   for (Passed& one : *passed) {
+    if (one.name.starts_with(kUnixFileMarker)) {
+      auto local = SocketAddress::local_of(one.fd.get());
+      std::string path = one.name.substr(kUnixFileMarker.size());
+      if (local && local->to_string() == "unix:" + path) files.push_back(std::move(path));
+      one.name = kUpgradeName;
+    }
+    upgrading = upgrading && one.name == kUpgradeName;
     auto this_type = servable_type(one.fd.get());
     if (!this_type) return std::move(this_type).error();
     if (type && *type != *this_type) {
@@ -149,14 +161,21 @@ Result<std::optional<Listeners>, Failure> adopt_passed_sockets(Config& config, c
                                                   std::string(to_string(*type)) + " sockets"});
   }
   config.type = *type;
-  if (!config.listen.empty()) {
+  if (!config.listen.empty() && !upgrading) {
     log.warning("--listen ignored: serving the sockets the service manager passed");
   }
   const size_t count = sockets.size();
   auto listeners = Listeners::adopt(std::move(sockets), *type);
   if (!listeners) return Failure{EX_OSERR, listeners.error().message()};
-  log.info("serving {} {} socket(s) passed by the service manager ({})", count, to_string(*type),
-           names.empty() ? "unnamed" : names);
+  for (const std::string& file : files)
+    listeners->take_file(file);
+  if (upgrading) {
+    log.info("serving {} {} socket(s) handed over by process {}", count, to_string(*type),
+             ::getppid());
+  } else {
+    log.info("serving {} {} socket(s) passed by the service manager ({})", count, to_string(*type),
+             names.empty() ? "unnamed" : names);
+  }
   return std::optional<Listeners>(std::move(listeners).value());
 }
 

@@ -116,7 +116,7 @@ class SignalsAgree(unittest.TestCase):
         man_signals = man_section("doorman-server", "SIGNALS")
         readme = readme_section("doorman-server")
         for signal, meaning in [("SIGINT", "stop"), ("SIGTERM", "stop"), ("SIGHUP", "reload"),
-                                ("SIGUSR1", "counters")]:
+                                ("SIGUSR1", "counters"), ("SIGUSR2", "upgrade")]:
             for name, text in [("--help", help_signals), ("man page", man_signals),
                                ("README.md", readme)]:
                 with self.subTest(signal=signal, source=name):

@@ -47,6 +47,8 @@ struct Config {
   std::vector<std::string> warnings;
   // B7: where to serve /metrics, /status.json and the status page; unset: nowhere.
   std::optional<Address> metrics;
+  // B12: where the server writes its process id once it serves; empty: nowhere.
+  std::string pid_file;
   // The password DOORMAN_PASSWORD gave at start: a reload keeps it, the variable being gone.
   std::optional<std::string> environment_password;
 };

@@ -47,6 +47,18 @@ class Listeners {
   // for its own), then the shared ones (once every worker has stopped accepting).
   void close_own(unsigned index) noexcept;
   void close_shared() noexcept;
+  // SIGUSR2 (B12): every socket, with the Unix socket file this server created for it.
+  struct Handed {
+    int fd;
+    std::string unix_file;
+  };
+  std::vector<Handed> to_hand_over() const;
+  // The sockets now belong to another process too, and their files to it alone: none is
+  // removed on exit.
+  void handed_over() noexcept;
+  // An adopted socket's file, created by the server that handed it over: removed on exit if it
+  // is still the same file.
+  void take_file(const std::string& path);
   // The address each listener actually bound (port 0 resolved), one per address served.
   const std::vector<SocketAddress>& bound() const noexcept { return bound_; }
   // Addresses of a name that this host cannot bind, skipped because another one is served.

@@ -1,0 +1,195 @@
+#include "doorman/server/upgrade.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <string_view>
+
+#include "doorman/server/password_source.hpp"
+
+extern char** environ;
+
+namespace doorman::server {
+namespace {
+
+constexpr size_t kMostSockets = 1024;
+
+bool is_replaced_variable(std::string_view entry) {
+  for (std::string_view name :
+       {"LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET="}) {
+    if (entry.starts_with(name)) return true;
+  }
+  return entry.starts_with(std::string(kPasswordVariable) + "=");
+}
+
+// An abstract Unix datagram socket nobody else names: no file to clean up.
+Result<Fd> open_notification_socket(std::string& name) {
+  static unsigned attempt = 0;
+  name = "@doorman-upgrade-" + std::to_string(::getpid()) + "-" + std::to_string(++attempt);
+  Fd socket(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!socket) return Error("socket", "unix:" + name, errno);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  ::memcpy(address.sun_path + 1, name.data() + 1, name.size() - 1);
+  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
+  if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0) {
+    return Error("bind", "unix:" + name, errno);
+  }
+  return socket;
+}
+
+// Async-signal-safe: the digits of `value` into `out`, which has room for them.
+void write_number(char* out, long value) {
+  char digits[24];
+  int count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  while (count > 0)
+    *out++ = digits[--count];
+  *out = '\0';
+}
+
+std::string exit_reason(int status) {
+  if (WIFEXITED(status)) return "it exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const char* name = ::sigabbrev_np(WTERMSIG(status));
+    return std::string("it was killed by SIG") + (name != nullptr ? name : "?");
+  }
+  return "it stopped";
+}
+
+}  // namespace
+
+Relaunch relaunch_of(int argc, const char* const* argv) {
+  Relaunch relaunch;
+  for (int index = 0; index < argc; ++index)
+    relaunch.argv.emplace_back(argv[index]);
+  if (const char* chosen = std::getenv(kUpgradeExecVariable); chosen != nullptr && *chosen != 0) {
+    relaunch.executable = chosen;
+    return relaunch;
+  }
+  char resolved[PATH_MAX];
+  if (argc > 0 && std::string_view(argv[0]).find('/') != std::string_view::npos) {
+    if (::realpath(argv[0], resolved) != nullptr) {
+      relaunch.executable = resolved;
+      return relaunch;
+    }
+  }
+  const ssize_t length = ::readlink("/proc/self/exe", resolved, sizeof(resolved) - 1);
+  if (length <= 0) {
+    relaunch.why = std::string("cannot read /proc/self/exe: ") + ::strerror(errno);
+    return relaunch;
+  }
+  relaunch.executable.assign(resolved, static_cast<size_t>(length));
+  return relaunch;
+}
+
+Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<HandedSocket>& sockets,
+                               const std::optional<std::string>& password) {
+  if (relaunch.executable.empty()) return Error::described("upgrade", "", relaunch.why);
+  std::string notify_name;
+  auto notifications = open_notification_socket(notify_name);
+  if (!notifications) return std::move(notifications).error();
+
+  // Everything the child needs is built here: between fork and exec only async-signal-safe
+  // calls are allowed, the other threads' locks being frozen in the copy.
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (!is_replaced_variable(*entry)) environment.emplace_back(*entry);
+  }
+  std::string names;
+  for (const HandedSocket& socket : sockets) {
+    if (!names.empty()) names += ':';
+    // A path with a ':' cannot be a name: that file stays where it is when the new one exits.
+    const bool nameable =
+        !socket.unix_file.empty() && socket.unix_file.find(':') == std::string::npos;
+    names += nameable ? std::string(kUnixFileMarker) + socket.unix_file : std::string(kUpgradeName);
+  }
+  environment.push_back("LISTEN_FDS=" + std::to_string(sockets.size()));
+  environment.push_back("LISTEN_FDNAMES=" + names);
+  environment.push_back("NOTIFY_SOCKET=" + notify_name);
+  // DOORMAN_PASSWORD was scrubbed at start: the new process gets it as the old one did.
+  if (password) environment.push_back(std::string(kPasswordVariable) + "=" + *password);
+  environment.push_back("LISTEN_PID=" + std::string(24, '0'));
+  char* listen_pid = environment.back().data() + std::string_view("LISTEN_PID=").size();
+
+  std::vector<char*> envp;
+  for (std::string& entry : environment)
+    envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> arguments = relaunch.argv;
+  std::vector<char*> argv;
+  for (std::string& argument : arguments)
+    argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  if (sockets.size() > kMostSockets) {
+    return Error::described("upgrade", relaunch.executable,
+                            "too many listening sockets to hand over");
+  }
+  const int first = 3;  // SD_LISTEN_FDS_START
+  const int above = first + static_cast<int>(sockets.size());
+
+  const pid_t pid = ::fork();
+  if (pid < 0) return Error("fork", relaunch.executable, errno);
+  if (pid == 0) {
+    // Copies above the target range first, so that no dup2 overwrites a socket still to be
+    // moved; dup2 clears FD_CLOEXEC on the target, the copies keep it and vanish at exec.
+    size_t index = 0;
+    int copies[kMostSockets];
+    for (const HandedSocket& socket : sockets) {
+      copies[index] = ::fcntl(socket.fd, F_DUPFD_CLOEXEC, above);
+      if (copies[index] < 0) ::_exit(126);
+      ++index;
+    }
+    for (size_t at = 0; at < index; ++at) {
+      if (::dup2(copies[at], first + static_cast<int>(at)) < 0) ::_exit(126);
+    }
+    write_number(listen_pid, ::getpid());
+    ::execve(relaunch.executable.c_str(), argv.data(), envp.data());
+    ::_exit(127);
+  }
+  Upgrade upgrade;
+  upgrade.pid_ = pid;
+  upgrade.notifications_ = std::move(notifications).value();
+  upgrade.deadline_ = std::chrono::steady_clock::now() + kReadyWithin;
+  return upgrade;
+}
+
+Upgrade::State Upgrade::poll() {
+  char message[4096];
+  for (;;) {
+    const ssize_t count = ::recv(notifications_.get(), message, sizeof(message) - 1, 0);
+    if (count < 0) break;
+    const std::string_view text(message, static_cast<size_t>(count));
+    if (text.starts_with("READY=1") || text.find("\nREADY=1") != std::string_view::npos) {
+      return State::ready;
+    }
+  }
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    why_ = "the new process " + std::to_string(pid_) + " did not start: " + exit_reason(status);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) why_ += " (cannot execute it)";
+    return State::failed;
+  }
+  if (std::chrono::steady_clock::now() >= deadline_) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    why_ = "the new process " + std::to_string(pid_) + " did not report ready within " +
+           std::to_string(kReadyWithin.count()) + " s: killed";
+    return State::failed;
+  }
+  return State::starting;
+}
+
+}  // namespace doorman::server

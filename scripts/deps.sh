@@ -19,6 +19,7 @@ packages=(
   chromium-headless-shell                    # renders the status page in the metrics tests
   libasio-dev                                # the Asio reference server (bench/peers)
   python3-matplotlib                         # the benchmark's plot (make bench)
+  haproxy nginx libnginx-mod-stream          # the balancers of examples/ and their tests
 )
 
 missing=()

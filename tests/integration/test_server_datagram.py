@@ -60,6 +60,16 @@ class Datagrams(unittest.TestCase):
                 self.assertEqual(st.exchange(address, b'1234' * 1000, 'dgram'), st.GO_OUT)
                 self.assertEqual(st.exchange(address, b'123', 'dgram'), st.GO_OUT)
 
+    def test_a_datagram_cut_by_the_kernel_is_not_the_password(self):
+        # The buffer holds exactly --read-size bytes here (20, more than a reply): a longer
+        # datagram arrives cut to the password itself, and only MSG_TRUNC tells.
+        password = b'12345678901234567890'
+        server = self.start('--read-size', '20', '--password', password.decode())
+        for address in server.addresses:
+            with self.subTest(address=address.text):
+                self.assertEqual(st.exchange(address, password, 'dgram'), st.WELCOME)
+                self.assertEqual(st.exchange(address, password + b'x', 'dgram'), st.GO_OUT)
+
     def test_default_read_size_with_a_large_datagram(self):
         server = self.start()
         for address in server.addresses:

@@ -105,7 +105,7 @@ void raise_descriptor_limit(const Config& config) {
         stopped_by = fmt::format("sysctl fs.nr_open is {}", limit.rlim_max);
       }
     } else if (errno == EPERM) {
-      stopped_by = "the hard limit, ulimit -Hn: only root may raise it";
+      stopped_by = "the hard limit, ulimit -Hn: raising it needs root with CAP_SYS_RESOURCE";
     } else {
       stopped_by = fmt::format("raising the hard limit: {}", std::strerror(errno));
     }

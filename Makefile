@@ -25,12 +25,15 @@ test: build
 
 # The performance figures (P1-P6) beside the reference servers of bench/peers, on loopback:
 # a table on stdout, build/bench-results.json and build/bench-cpu.svg. Builds only what it runs.
-# BENCH_SCALE=0.25 (or BENCH_ARGS=--quick) for a shorter run.
+# BENCH_SCALE=0.25 (or BENCH_ARGS=--quick) for a shorter run. Then the micro-benchmarks'
+# table (bench/micro), each run for MICRO_MIN_TIME seconds at least (about 5 s in all).
 BENCH_ARGS ?=
+MICRO_MIN_TIME ?= 0.1
 bench: configure
 	cmake --build $(BUILD) -j $(JOBS) --target doorman-server doorman-bench tutorial-server \
-	  peer-floor peer-udp_floor peer-asio-server
+	  peer-floor peer-udp_floor peer-asio-server doorman-micro
 	python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)
+	$(BUILD)/bench/doorman-micro --benchmark_min_time=$(MICRO_MIN_TIME)
 
 # Is the password comparison constant time (B10)? dudect's t-test on CT_MEASUREMENTS timings per
 # class; fails if any |t| reaches 4.5. doorman-ct pins itself to one CPU. CT_CONTROL=assert also

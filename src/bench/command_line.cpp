@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "doorman/bench/source_addresses.hpp"
 #include "doorman/cli/options.hpp"
 
 namespace doorman::bench {
@@ -20,6 +21,11 @@ void define_options(CLI::App& app, CommandLine& line) {
                  "loopback is used")
       ->type_name("ADDR")
       ->capture_default_str();
+  app.add_option("--source", line.sources,
+                 "bind each connection to the next of these local addresses (default: the "
+                 "kernel's choice; 127.0.0.2, ... for more loopback connections than one address "
+                 "has ports)")
+      ->type_name("ADDR[,ADDR...]");
   options::add_socket_type(app, config.type);
   app.add_option("--concurrency", config.concurrency, "connections in flight at most")
       ->type_name("N")
@@ -83,6 +89,13 @@ Result<Config, UsageError> finish(const CLI::App& app, const CommandLine& line) 
   if (!target) return UsageError{"--connect", target.error().reason()};
   config.target = *target;
   config.target_named = app.count("--connect") > 0;
+  if (app.count("--source") > 0) {
+    auto sources = parse_sources(line.sources);
+    if (!sources) {
+      return UsageError{"--source", sources.error().address() + ": " + sources.error().reason()};
+    }
+    config.sources = std::move(sources).value();
+  }
   if (app.count("--count") > 0) config.count = line.count;
   if (app.count("--duration") > 0) config.duration = line.duration;
   if (app.count("--max-errors") > 0) config.max_errors = line.max_errors;

@@ -11,12 +11,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "doorman/bench/source_addresses.hpp"
 #include "doorman/bench/worker.hpp"
 #include "doorman/net/socket.hpp"
 
@@ -67,20 +71,77 @@ Result<SocketAddress, Failure> choose_target(const Config& config) {
   return addresses.front();  // every one refused: the run reports it
 }
 
-// Silent connections are many descriptors: take the whole hard limit, and say so if even that
-// is not enough, rather than fail later with EMFILE in the middle of the run.
+size_t connections_held(const Config& config) {
+  return static_cast<size_t>(config.concurrency) + static_cast<size_t>(config.silent) +
+         static_cast<size_t>(config.slow);
+}
+
+// fs.nr_open: the most a process's hard descriptor limit may be raised to.
+std::optional<rlim_t> max_open_files() {
+  std::FILE* file = std::fopen("/proc/sys/fs/nr_open", "re");
+  if (file == nullptr) return std::nullopt;
+  unsigned long long value = 0;
+  const bool read = std::fscanf(file, "%llu", &value) == 1;
+  std::fclose(file);
+  return read ? std::optional<rlim_t>(static_cast<rlim_t>(value)) : std::nullopt;
+}
+
+// Silent connections are many descriptors: take the whole hard limit, and more when allowed
+// (root may raise it up to fs.nr_open), and say which limit stops it if even that is not
+// enough, rather than fail later with EMFILE in the middle of the run.
 void raise_descriptor_limit(const Config& config) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const auto needed = static_cast<rlim_t>(connections_held(config) + 64);
+  std::string stopped_by = "ulimit -n";
+  if (limit.rlim_max != RLIM_INFINITY && needed > limit.rlim_max) {
+    const auto nr_open = max_open_files();
+    rlimit raised{};
+    raised.rlim_max = std::max(limit.rlim_max, nr_open ? std::min(needed, *nr_open) : needed);
+    raised.rlim_cur = raised.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      limit = raised;
+      if (needed > limit.rlim_max) {
+        stopped_by = fmt::format("sysctl fs.nr_open is {}", limit.rlim_max);
+      }
+    } else if (errno == EPERM) {
+      stopped_by = "the hard limit, ulimit -Hn: raising it needs root with CAP_SYS_RESOURCE";
+    } else {
+      stopped_by = fmt::format("raising the hard limit: {}", std::strerror(errno));
+    }
+  }
   limit.rlim_cur = limit.rlim_max;
   ::setrlimit(RLIMIT_NOFILE, &limit);
-  const auto needed = static_cast<rlim_t>(config.concurrency) +
-                      static_cast<rlim_t>(config.silent + config.slow) + 64;
   if (limit.rlim_cur != RLIM_INFINITY && needed > limit.rlim_cur) {
-    std::fprintf(
-        stderr, "doorman-bench: warning: %llu descriptors needed, the limit is %llu (ulimit -n)\n",
-        static_cast<unsigned long long>(needed), static_cast<unsigned long long>(limit.rlim_cur));
+    std::fprintf(stderr,
+                 "doorman-bench: warning: %llu descriptors needed, the limit is %llu (%s)\n",
+                 static_cast<unsigned long long>(needed),
+                 static_cast<unsigned long long>(limit.rlim_cur), stopped_by.c_str());
   }
+}
+
+// --source as given, checked against the target; else the spread that loopback needs for more
+// connections than one address has ports.
+Result<std::vector<SocketAddress>, Failure> choose_sources(const Config& config,
+                                                           const SocketAddress& target) {
+  if (config.sources.empty()) {
+    if (config.type != SocketType::stream) return config.sources;
+    return spread_sources(target, connections_held(config), ephemeral_port_count());
+  }
+  const SocketAddress& source = config.sources.front();
+  if (target.is_unix() || source.family() != target.family()) {
+    return Failure{EX_USAGE, fmt::format("--source: {} cannot reach the target {}: another family",
+                                         source.to_string(), target.to_string())};
+  }
+  // An address that is not this machine's fails every bind: say so once, before the run.
+  for (const SocketAddress& each : config.sources) {
+    auto probe = Socket::create(each.family(), config.type);
+    if (!probe) return system_failure(probe.error());
+    if (auto bound = bind_source(probe->fd(), each); !bound) {
+      return Failure{EX_USAGE, "--source: " + bound.error().message()};
+    }
+  }
+  return config.sources;
 }
 
 // The i-th of n near-equal parts of total.
@@ -213,10 +274,14 @@ Result<Report, Failure> run(const Config& config) {
   auto target = choose_target(config);
   if (!target) return std::move(target).error();
   raise_descriptor_limit(config);
+  auto sources = choose_sources(config, *target);
+  if (!sources) return std::move(sources).error();
+  Config bound = config;  // what the workers see: outlives them, as they keep a reference
+  bound.sources = std::move(sources).value();
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (const Share& share : divide(config)) {
-    auto worker = Worker::create(config, *target, share);
+    auto worker = Worker::create(bound, *target, share);
     if (!worker) return system_failure(worker.error());
     workers.push_back(std::move(worker).value());
   }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "doorman/bench/source_addresses.hpp"
 #include "doorman/net/socket.hpp"
 
 namespace doorman::bench {
@@ -192,6 +193,14 @@ void Worker::start(Role role) {
   if (static_cast<size_t>(fd) >= conns_.size()) conns_.resize(static_cast<size_t>(fd) * 2 + 64);
   conn(fd).fd = std::move(owned);
   arm(fd, role);
+  if (!config_.sources.empty()) {
+    const SocketAddress& source = config_.sources[next_source_];
+    next_source_ = (next_source_ + 1) % config_.sources.size();
+    if (auto bound = bind_source(fd, source); !bound) {
+      fail_errno(fd, "bind", bound.error().code());
+      return;
+    }
+  }
   if (config_.type == SocketType::datagram && target_.is_unix()) {
     if (auto bound = autobind(fd); !bound) {
       fail_errno(fd, "bind", bound.error().code());

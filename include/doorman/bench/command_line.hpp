@@ -15,6 +15,7 @@ struct CommandLine {
   Config config;
   // Parsed after CLI11 is done, so the errors can name the option.
   std::string connect;
+  std::string sources;
   uint64_t count = kDefaultCount;
   Duration duration{};
   uint64_t max_errors = 0;

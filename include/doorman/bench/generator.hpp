@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "doorman/base/duration.hpp"
 #include "doorman/base/failure.hpp"
 #include "doorman/base/result.hpp"
 #include "doorman/bench/report.hpp"
 #include "doorman/net/address.hpp"
+#include "doorman/net/socket_address.hpp"
 
 namespace doorman::bench {
 
@@ -37,6 +39,9 @@ struct Config {
   Duration slow_delay = std::chrono::milliseconds(4500);
   Duration timeout = std::chrono::seconds(10);  // per connection, from the connect
   int threads = 1;
+  // --source: each connection bound to the next of these (port 0) before its connect. Empty:
+  // the kernel's choice, or 127.0.0.2, 127.0.0.3, ... when one address has too few ports (P7).
+  std::vector<SocketAddress> sources{};
   bool progress = false;
   std::optional<uint64_t> max_errors{};  // more errors than this fail the run (exit 1)
 };

@@ -131,6 +131,7 @@ class Worker {
   int capturing_fd_ = -1;          // the connection whose wrong reply capture_ holds
   std::string capture_;
   uint64_t started_ = 0;
+  size_t next_source_ = 0;  // the config's source address for the next connection
   Clock::time_point next_start_{};
   Clock::duration interval_{};
   Outcome outcome_;

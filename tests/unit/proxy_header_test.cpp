@@ -195,7 +195,9 @@ TEST(ProxyHeaderV2, Tcp6) {
 }
 
 TEST(ProxyHeaderV2, Unix) {
-  const ProxyParse result = parse(v2(0x21, 0x31, unix_block("/run/client.sock", "/run/d.sock")));
+  // The paths are views into the parsed bytes: those must outlive the result.
+  const std::string bytes = v2(0x21, 0x31, unix_block("/run/client.sock", "/run/d.sock"));
+  const ProxyParse result = parse(bytes);
   ASSERT_EQ(result.status, ProxyParseStatus::complete) << result.reason;
   EXPECT_EQ(result.header.family, ProxyFamily::unix_path);
   EXPECT_EQ(result.header.length, 232U);

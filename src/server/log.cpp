@@ -33,10 +33,10 @@ Log::Log(LogLevel level, LogFormat format, int fd, LogWriter::Options options)
       writer_(fd, format, options,
               [this](LogWriter::Clock::time_point now) { tell_held_back(now); }) {}
 
-void Log::emit(LogLevel level, std::string_view message) const {
+void Log::emit(LogLevel level, std::string_view message, LogFields fields) const {
   char line[LogRing::kLineBytes];
   const size_t length =
-      format_log_line(line, format_, std::chrono::system_clock::now(), level, message);
+      format_log_line(line, format_, std::chrono::system_clock::now(), level, message, fields);
   writer_.submit(std::string_view(line, length));
 }
 

@@ -159,7 +159,7 @@ Result<LogFormat> parse_log_format(std::string_view text) {
 
 size_t format_log_line(std::span<char> out, LogFormat format,
                        std::chrono::system_clock::time_point time, LogLevel level,
-                       std::string_view message) noexcept {
+                       std::string_view message, LogFields fields) noexcept {
   char stamp[32];
   const std::string_view when = format_time(time, stamp);
   if (format == LogFormat::text) {
@@ -179,6 +179,15 @@ size_t format_log_line(std::span<char> out, LogFormat format,
   line.append(when);
   line.append(R"(","level":")");
   line.append(to_string(level));
+  const auto field = [&line](std::string_view key, std::string_view value) {
+    if (value.empty()) return;
+    line.append(R"(",")");
+    line.append(key);
+    line.append(R"(":")");
+    for_each_json_piece(value, [&](std::string_view piece) { return line.append(piece); });
+  };
+  field("event", fields.event);
+  field("peer", fields.peer);
   line.append(R"(","msg":")");
   for_each_json_piece(message, [&](std::string_view piece) { return line.append(piece); });
   if (line.full()) line.finish("...");

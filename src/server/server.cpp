@@ -289,7 +289,8 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
       limit_source, config.type == SocketType::stream ? listen_backlog(config) : 0,
       format_duration(config.timeout));
   for (const SocketAddress& bound : listeners->bound()) {
-    log.info("listening on {}", bound.to_string());
+    const std::string address = bound.to_string();
+    log.event(LogLevel::info, {"listening", ""}, "listening on {}", address);
   }
   if (*metrics) log.info("metrics on {}", (*metrics)->bound().to_string());
 
@@ -409,7 +410,7 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
              total.bad_proxy_header);
   }
   log.tell_held_back();  // the "N more" lines before the last one
-  log.info("stopped: {}", tally(total));
+  log.event(LogLevel::info, {"stopped", ""}, "stopped: {}", tally(total));
   return {};
 }
 

@@ -337,7 +337,9 @@ void Worker::judge_request(int fd, std::string_view received, size_t got) {
     counters_.request_wait.record(now_ - (connection.link.deadline - requests_.timeout_of(fd)));
   }
   if (log_.enabled(LogLevel::debug)) {
-    log_.debug("{} {}", peer_name(fd), welcome ? "welcomed" : "rejected");
+    const std::string peer = peer_name(fd);
+    const std::string_view outcome = welcome ? "welcomed" : "rejected";
+    log_.event(LogLevel::debug, {outcome, peer}, "{} {}", peer, outcome);
   }
   reply(fd, verdict, got > settings_->read_size);
 }
@@ -496,11 +498,15 @@ void Worker::expire() {
     }
     if (state == ConnectionState::sending_reply) {
       Counters::bump(counters_.errors);
-      log_.warning("{} did not take its reply within {}", peer_name(fd),
-                   format_duration(requests_.timeout_of(fd)));
+      const std::string peer = peer_name(fd);
+      log_.event(LogLevel::warning, {"reply_not_taken", peer},
+                 "{} did not take its reply within {}", peer,
+                 format_duration(requests_.timeout_of(fd)));
     } else {
       Counters::bump(counters_.timed_out);
-      log_.warning_limited(LogKind::time_out, "time out: {} sent nothing within {}", peer_name(fd),
+      const std::string peer = peer_name(fd);
+      log_.warning_limited(LogKind::time_out, {"time_out", peer},
+                           "time out: {} sent nothing within {}", peer,
                            format_duration(requests_.timeout_of(fd)));
     }
     close_connection(fd);

@@ -133,7 +133,7 @@ class JsonFormat(unittest.TestCase):
         self.assertEqual(st.stream_exchange(address, b'"quoted"\n\\'), st.GO_OUT)
         with st.connect(address) as silent:
             self.assertEqual(st.closed_by_peer(silent, timeout=5), 'eof')
-        process.wait_for_line(r'"level":"warning","msg":"time out: ')
+        process.wait_for_line(r'"level":"warning","event":"time_out","peer":"127\.0\.0\.1:\d+","msg":"time out: ')
         self.assertEqual(process.stop(), 0)
 
         lines = process.lines('stderr')
@@ -145,7 +145,16 @@ class JsonFormat(unittest.TestCase):
                 self.assertRegex(record['time'], '^' + RFC3339_MS_UTC + '$')
                 self.assertIn(record['level'], ('debug', 'info', 'warning', 'error'))
                 self.assertIsInstance(record['msg'], str)
-        messages = [json.loads(line)['msg'] for line in lines]
+        records = [json.loads(line) for line in lines]
+        # What a line is about, as keys of its own: the event, and the peer where there is one.
+        events = {(record.get('event'), record.get('peer') is not None) for record in records}
+        for expected in (('listening', False), ('welcomed', True), ('rejected', True),
+                         ('time_out', True), ('stopped', False)):
+            self.assertIn(expected, events)
+        for record in records:
+            if 'peer' in record:
+                self.assertIn(record['peer'], record['msg'])
+        messages = [record['msg'] for record in records]
         self.assertTrue(any(re.match(r'stopped: 3 accepted, 1 welcomed, 1 rejected, 1 timed out',
                                      message) for message in messages), messages)
 

@@ -215,6 +215,19 @@ TEST(LogLine, JsonIsOneObjectWithTimeLevelAndMsg) {
             "\n");
 }
 
+TEST(LogLine, JsonCarriesTheEventAndPeerTextDoesNot) {
+  std::string json(1024, '\0');
+  json.resize(format_log_line(json, LogFormat::json, kSomeTime, LogLevel::warning,
+                              "time out: 127.0.0.1:5 sent nothing", {"time_out", "127.0.0.1:5"}));
+  EXPECT_EQ(json, R"({"time":"2024-05-01T12:00:00.123Z","level":"warning","event":"time_out",)"
+                  R"("peer":"127.0.0.1:5","msg":"time out: 127.0.0.1:5 sent nothing"})"
+                  "\n");
+  std::string text(1024, '\0');
+  text.resize(format_log_line(text, LogFormat::text, kSomeTime, LogLevel::warning,
+                              "time out: 127.0.0.1:5 sent nothing", {"time_out", "127.0.0.1:5"}));
+  EXPECT_EQ(text, "2024-05-01T12:00:00.123Z warning time out: 127.0.0.1:5 sent nothing\n");
+}
+
 TEST(LogLine, TooLongMessagesAreCutAndMarked) {
   const std::string message(200, 'a');
   const std::string text = line_of(LogFormat::text, LogLevel::info, message, 64);

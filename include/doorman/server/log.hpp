@@ -54,6 +54,15 @@ class Log {
     fmt::vformat_to(std::back_inserter(message), format, fmt::make_format_args(args...));
     emit(level, std::string_view(message.data(), message.size()));
   }
+  // A line about one event (and peer): JSON lines carry them as keys of their own.
+  template <typename... Args>
+  void event(LogLevel level, LogFields fields, fmt::format_string<Args...> format,
+             Args&&... args) const {
+    if (!enabled(level)) return;
+    fmt::memory_buffer message;
+    fmt::vformat_to(std::back_inserter(message), format, fmt::make_format_args(args...));
+    emit(level, std::string_view(message.data(), message.size()), fields);
+  }
   template <typename... Args>
   void debug(fmt::format_string<Args...> format, Args&&... args) const {
     write(LogLevel::debug, format, std::forward<Args>(args)...);
@@ -80,6 +89,13 @@ class Log {
     }
   }
   template <typename... Args>
+  void warning_limited(LogKind kind, LogFields fields, fmt::format_string<Args...> format,
+                       Args&&... args) const {
+    if (enabled(LogLevel::warning) && admit(kind, LogLevel::warning)) {
+      event(LogLevel::warning, fields, format, std::forward<Args>(args)...);
+    }
+  }
+  template <typename... Args>
   void error_limited(LogKind kind, fmt::format_string<Args...> format, Args&&... args) const {
     if (enabled(LogLevel::error) && admit(kind, LogLevel::error)) {
       write(LogLevel::error, format, std::forward<Args>(args)...);
@@ -93,7 +109,7 @@ class Log {
   uint64_t dropped() const noexcept { return writer_.dropped(); }
 
  private:
-  void emit(LogLevel level, std::string_view message) const;
+  void emit(LogLevel level, std::string_view message, LogFields fields = {}) const;
   bool admit(LogKind kind, LogLevel level) const;
   void tell_held_back(RateLimiter::Clock::time_point now) const;
   void tell_more(LogKind kind, LogLevel level, uint64_t count) const;

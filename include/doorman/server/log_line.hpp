@@ -23,9 +23,16 @@ Result<LogFormat> parse_log_format(std::string_view text);
 // json: `{"time":"2024-05-01T12:00:00.123Z","level":"warning","msg":"time out: ..."}`.
 // Writes the line with its newline into `out` and returns its length. A message too long for
 // `out` is cut at a character boundary and ends with "..." (the JSON stays valid).
+// What a line is about, for machines: JSON lines carry them as "event" and "peer" keys (when not
+// empty); text lines say it all in the message already.
+struct LogFields {
+  std::string_view event;
+  std::string_view peer;
+};
+
 size_t format_log_line(std::span<char> out, LogFormat format,
                        std::chrono::system_clock::time_point time, LogLevel level,
-                       std::string_view message) noexcept;
+                       std::string_view message, LogFields fields = {}) noexcept;
 
 // A JSON string's contents: quote and backslash escaped, control bytes as \u00XX, valid UTF-8
 // kept, each byte of invalid UTF-8 as U+FFFD (a log line must parse whatever it quotes).

@@ -104,10 +104,11 @@ class WrongReplyServer:
 
 class RefusedTarget(unittest.TestCase):
     def test_duration_ends_on_time_with_69_and_little_cpu(self):
-        cpu_before = children_cpu_seconds()
-        began = time.monotonic()
-        run = bench('--connect', f'127.0.0.1:{local_server.unused_port()}', '--duration', '2s')
-        wall = time.monotonic() - began
+        with local_server.refused_port() as port:
+            cpu_before = children_cpu_seconds()
+            began = time.monotonic()
+            run = bench('--connect', f'127.0.0.1:{port}', '--duration', '2s')
+            wall = time.monotonic() - began
         cpu = children_cpu_seconds() - cpu_before
         self.assertEqual(run.returncode, EX_UNAVAILABLE, run.stderr)
         self.assertGreaterEqual(wall, 1.9)
@@ -118,7 +119,8 @@ class RefusedTarget(unittest.TestCase):
         self.assertIn('every connect was refused', run.stderr)
 
     def test_count_ends_with_69(self):
-        run = bench('--connect', f'127.0.0.1:{local_server.unused_port()}', '--count', '100')
+        with local_server.refused_port() as port:
+            run = bench('--connect', f'127.0.0.1:{port}', '--count', '100')
         self.assertEqual(run.returncode, EX_UNAVAILABLE, run.stderr)
         self.assertIn('connect refused 100', run.stdout)
 
@@ -145,10 +147,11 @@ class Signals(unittest.TestCase):
         self.interrupt(signal.SIGTERM)
 
     def test_sigint_against_a_refused_target(self):
-        run = Bench('--connect', f'127.0.0.1:{local_server.unused_port()}', '--duration', '60s')
-        run.wait_for_progress()
-        run.process.send_signal(signal.SIGINT)
-        status, stdout, stderr = run.finish(timeout=5)
+        with local_server.refused_port() as port:
+            run = Bench('--connect', f'127.0.0.1:{port}', '--duration', '60s')
+            run.wait_for_progress()
+            run.process.send_signal(signal.SIGINT)
+            status, stdout, stderr = run.finish(timeout=5)
         self.assertEqual(status, 128 + signal.SIGINT, stderr)
         self.assertIn('connect refused', stdout)
 

@@ -34,11 +34,15 @@ def wait_for_port(server, timeout=READY_TIMEOUT):
     raise RuntimeError(f'{server.args} not ready; it said: ' + ''.join(seen))
 
 
-def unused_port():
-    # Bound and closed again: nothing listens there, which is the point.
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
+@contextlib.contextmanager
+def refused_port():
+    """A loopback TCP port where every connect is refused, for as long as the block runs: bound
+    and not listening. Kept bound, because a port merely closed again lies in the ephemeral
+    range: thousands of connects to it can pick it as their own source port, and such a
+    connect then succeeds to itself (TCP simultaneous open)."""
+    with socket.socket() as holder:
+        holder.bind(('127.0.0.1', 0))
+        yield holder.getsockname()[1]
 
 
 def stop(server):

@@ -38,7 +38,8 @@ def main():
             if result['connections']['latency_us']['count'] != 200:
                 failures.append(f'expected 200 latencies: {run.stdout}')
 
-    refused = bench(bench_binary, '--connect', f'127.0.0.1:{local_server.unused_port()}', '--count', '20')
+    with local_server.refused_port() as port:
+        refused = bench(bench_binary, '--connect', f'127.0.0.1:{port}', '--count', '20')
     if refused.returncode != 69:
         failures.append(f'unreachable target: exit {refused.returncode}, expected 69')
 

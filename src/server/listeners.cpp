@@ -1,12 +1,9 @@
 #include "doorman/server/listeners.hpp"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,6 +12,7 @@
 #include <optional>
 
 #include "doorman/net/socket.hpp"
+#include "doorman/server/unix_path.hpp"
 
 namespace doorman::server {
 
@@ -39,56 +37,6 @@ Result<void> set_option(Socket& socket, const SocketAddress& address, int level,
     return Error(std::string("setsockopt ") + what, address.to_string(), set.error().code());
   }
   return {};
-}
-
-// Is a live server behind this Unix socket file? A stale one (its server died) refuses. A
-// live one may still not answer the probe: it serves the other socket type (EPROTOTYPE), or its
-// queue is full (the probe times out); both mean the address is in use.
-Result<void> refuse_if_live(const SocketAddress& address, SocketType type) {
-  const std::string label = address.to_string();
-  auto probe = Socket::create(AF_UNIX, type);
-  if (!probe) return std::move(probe).error();
-  auto connected = probe->connect(address, std::chrono::seconds(1));
-  if (connected) return Error("bind", label, EADDRINUSE, "a running server answers on that socket");
-  switch (const int code = connected.error().code()) {
-    case ECONNREFUSED:
-      return {};
-    case EPROTOTYPE:
-      return Error("bind", label, EADDRINUSE,
-                   "a running server of the other socket type (stream or dgram) owns it");
-    case ETIMEDOUT:
-    case EAGAIN:
-      return Error("bind", label, EADDRINUSE,
-                   "a running server owns it and does not accept (its queue is full)");
-    default:
-      return Error("connect (to look for a running server)", label, code);
-  }
-}
-
-// Two servers starting at once on one path would each find the other's fresh socket "stale"
-// between their check and their bind: a lock beside the socket, held while the server runs,
-// makes the check and the bind one step. A lock file replaced while we waited for it (its
-// holder removed it on exit) is not ours: open the new one.
-Result<Fd> lock_unix_path(const std::string& path, const std::string& label) {
-  const std::string lock_path = path + ".lock";
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!lock) return Error("open lock file", lock_path, errno);
-    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK) {
-        return Error("bind", label, EADDRINUSE,
-                     "another doorman-server holds " + lock_path + " for that path");
-      }
-      return Error("lock", lock_path, errno);
-    }
-    struct stat held {};
-    struct stat named {};
-    if (::fstat(lock.get(), &held) == 0 && ::stat(lock_path.c_str(), &named) == 0 &&
-        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
-      return lock;
-    }
-  }
-  return Error::described("lock", lock_path, "the lock file keeps being replaced");
 }
 
 Result<void> listen_if_stream(Socket& socket, const Config& config) {
@@ -234,29 +182,13 @@ Result<void> Listeners::open_unix(const Config& config, const Address& address, 
   }
   // Held from the check to the bind, then for as long as the server runs; a lock file left
   // behind by a failed start is removed while still held.
-  Fd lock;
-  struct LockFileRemover {
-    const std::string& path;
-    const Fd& lock;
-    ~LockFileRemover() {
-      if (lock) ::unlink((path + ".lock").c_str());
-    }
-  } remover{address.path(), lock};
+  UnixPathLock lock;
   if (has_file) {
-    auto locked = lock_unix_path(address.path(), label);
+    auto locked = UnixPathLock::take(address.path(), label);
     if (!locked) return std::move(locked).error();
     lock = std::move(locked).value();
-  }
-  struct stat existing {};
-  if (has_file && ::lstat(address.path().c_str(), &existing) == 0) {
-    if (!S_ISSOCK(existing.st_mode)) {
-      return Error::described("bind", label, "the path exists and is not a socket",
-                              "remove it or choose another path");
-    }
-    if (auto live = refuse_if_live(where, config.type); !live) return live;
-    // A stale socket file, left by a server that died: ours to replace.
-    if (::unlink(address.path().c_str()) != 0 && errno != ENOENT) {
-      return Error("remove stale socket", label, errno);
+    if (auto made_way = make_way_for_socket(address.path(), where, config.type); !made_way) {
+      return made_way;
     }
   }
 
@@ -272,11 +204,7 @@ Result<void> Listeners::open_unix(const Config& config, const Address& address, 
   if (!bound) return bound;
 
   if (has_file) {
-    struct stat created_file {};
-    if (::lstat(address.path().c_str(), &created_file) == 0) {
-      files_.push_back(
-          OwnedFile{address.path(), created_file.st_dev, created_file.st_ino, std::move(lock)});
-    }
+    if (auto file = UnixSocketFile::bound(address.path(), lock)) files_.push_back(std::move(*file));
   }
   if (auto listening = listen_if_stream(socket, config); !listening) return listening;
   bound_.push_back(where);
@@ -285,16 +213,8 @@ Result<void> Listeners::open_unix(const Config& config, const Address& address, 
 }
 
 Listeners::~Listeners() {
-  for (const OwnedFile& file : files_) {
-    // Only if it is still ours: another server may have replaced it since.
-    struct stat now {};
-    if (::lstat(file.path.c_str(), &now) == 0 && now.st_dev == file.device &&
-        now.st_ino == file.inode) {
-      ::unlink(file.path.c_str());
-    }
-    // Removed while still held: a server waiting for it finds it replaced and opens the new one.
-    if (file.lock) ::unlink((file.path + ".lock").c_str());
-  }
+  for (UnixSocketFile& file : files_)
+    file.remove();
 }
 
 std::vector<Listeners::Handed> Listeners::to_hand_over() const {
@@ -302,9 +222,9 @@ std::vector<Listeners::Handed> Listeners::to_hand_over() const {
   for (const Owned& owned : sockets_) {
     if (!owned.fd) continue;
     std::string file;
-    for (const OwnedFile& owned_file : files_) {
-      if (owned.address.is_unix() && owned.address.to_string() == "unix:" + owned_file.path) {
-        file = owned_file.path;
+    for (const UnixSocketFile& owned_file : files_) {
+      if (owned.address.is_unix() && owned.address.to_string() == "unix:" + owned_file.path()) {
+        file = owned_file.path();
       }
     }
     handed.push_back(Handed{owned.fd.get(), file});
@@ -314,17 +234,11 @@ std::vector<Listeners::Handed> Listeners::to_hand_over() const {
 
 void Listeners::handed_over() noexcept {
   // The lock file goes with the lock: the socket stays live, so a third server is still refused.
-  for (const OwnedFile& file : files_) {
-    if (file.lock) ::unlink((file.path + ".lock").c_str());
-  }
   files_.clear();
 }
 
 void Listeners::take_file(const std::string& path) {
-  struct stat now {};
-  if (::lstat(path.c_str(), &now) == 0 && S_ISSOCK(now.st_mode)) {
-    files_.push_back(OwnedFile{path, now.st_dev, now.st_ino, Fd()});
-  }
+  if (auto file = UnixSocketFile::adopted(path)) files_.push_back(std::move(*file));
 }
 
 void Listeners::close_own(unsigned index) noexcept {
@@ -340,11 +254,8 @@ void Listeners::close_shared() noexcept {
 }
 
 Result<void> Listeners::hand_files_to(uid_t uid, gid_t gid) const {
-  for (const OwnedFile& file : files_) {
-    if (::lchown(file.path.c_str(), uid, gid) != 0) return Error("chown", file.path, errno);
-    if (file.lock && ::fchown(file.lock.get(), uid, gid) != 0) {
-      return Error("chown", file.path + ".lock", errno);
-    }
+  for (const UnixSocketFile& file : files_) {
+    if (auto handed = file.hand_to(uid, gid); !handed) return handed;
   }
   return {};
 }

@@ -15,6 +15,7 @@
 #include "doorman/net/fd.hpp"
 #include "doorman/net/socket_address.hpp"
 #include "doorman/server/config.hpp"
+#include "doorman/server/unix_path.hpp"
 
 namespace doorman::server {
 
@@ -76,12 +77,6 @@ class Listeners {
   Result<void> open_unix(const Config& config, const Address& address, unsigned workers);
   bool serves(const SocketAddress& address) const noexcept;
 
-  struct OwnedFile {
-    std::string path;
-    dev_t device;
-    ino_t inode;
-    Fd lock;  // PATH.lock, held while the server runs
-  };
   struct Owned {
     Fd fd;
     unsigned worker;  // meaningless when shared
@@ -92,7 +87,7 @@ class Listeners {
   std::vector<SocketAddress> bound_;
   std::vector<Error> skipped_;
   std::vector<std::string> duplicates_;
-  std::vector<OwnedFile> files_;
+  std::vector<UnixSocketFile> files_;
 };
 
 }  // namespace doorman::server

@@ -3,16 +3,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -21,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "doorman/bench/source_addresses.hpp"
+#include "doorman/bench/stop_signals.hpp"
 #include "doorman/bench/worker.hpp"
 #include "doorman/net/socket.hpp"
 
@@ -243,32 +241,12 @@ Result<void> validate(const Config& config) {
   return {};
 }
 
-// SIGINT and SIGTERM blocked, for as long as it lives, so that they reach only a signalfd: every
-// thread started meanwhile inherits the mask.
-class BlockedSignals {
- public:
-  BlockedSignals() {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    ::pthread_sigmask(SIG_BLOCK, &signals_, &previous_);
-  }
-  ~BlockedSignals() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
-  BlockedSignals(const BlockedSignals&) = delete;
-  BlockedSignals& operator=(const BlockedSignals&) = delete;
-  const sigset_t& signals() const noexcept { return signals_; }
-
- private:
-  sigset_t signals_{}, previous_{};
-};
-
 Result<Report, Failure> run(const Config& config) {
   if (auto valid = validate(config); !valid) return Failure{EX_USAGE, valid.error().reason()};
   // From the start: a signal during the target's probe is kept for the loop below, not fatal.
-  const BlockedSignals blocked;
-  Fd signal_fd(::signalfd(-1, &blocked.signals(), SFD_CLOEXEC | SFD_NONBLOCK));
+  const StopSignals stop_signals;
   Fd done_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!signal_fd || !done_fd) {
+  if (!stop_signals.opened() || !done_fd) {
     return system_failure(Error("signalfd/eventfd", "", errno));
   }
   auto target = choose_target(config);
@@ -301,12 +279,11 @@ Result<Report, Failure> run(const Config& config) {
   uint64_t finished = 0, last_ok = 0;
   int stop_signal = 0;
   while (finished < static_cast<uint64_t>(config.threads)) {
-    pollfd waiting[2] = {{signal_fd.get(), POLLIN, 0}, {done_fd.get(), POLLIN, 0}};
+    pollfd waiting[2] = {{stop_signals.fd(), POLLIN, 0}, {done_fd.get(), POLLIN, 0}};
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_progress - Clock::now());
     ::poll(waiting, 2, config.progress ? static_cast<int>(std::max<int64_t>(left.count(), 0)) : -1);
-    signalfd_siginfo info{};
-    if (::read(signal_fd.get(), &info, sizeof(info)) == sizeof(info) && stop_signal == 0) {
-      stop_signal = static_cast<int>(info.ssi_signo);
+    if (const int arrived = stop_signals.take(); arrived != 0 && stop_signal == 0) {
+      stop_signal = arrived;
       for (auto& worker : workers)
         worker->stop();
     }

@@ -25,6 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
+const char peer_name[] = "floor";
+
 static const char welcome[] = "welcome to server!";
 static const char go_out[] = "please go out!";
 
@@ -34,11 +38,6 @@ static int *previous_waiting;
 static int64_t *deadline_ms;
 static int oldest = -1;
 static int newest = -1;
-
-static void die(const char *operation) {
-  fprintf(stderr, "floor: %s: %s\n", operation, strerror(errno));
-  exit(71);
-}
 
 static int64_t now_ms(void) {
   struct timespec now;
@@ -96,8 +95,7 @@ static int raise_descriptor_limit(void) {
 }
 
 static int listen_on(unsigned short port, int defer, int timeout_ms) {
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listener < 0) die("socket");
+  int listener = loopback_socket(SOCK_STREAM | SOCK_NONBLOCK);
   int on = 1;
   if (setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) die("SO_REUSEADDR");
   if (defer) {
@@ -106,14 +104,10 @@ static int listen_on(unsigned short port, int defer, int timeout_ms) {
       die("TCP_DEFER_ACCEPT");
     }
   }
-  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port)};
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0) die("bind 127.0.0.1");
+  bind_loopback(listener, port);
   /* The kernel caps the backlog at net.core.somaxconn. */
   if (listen(listener, 4096) != 0) die("listen");
-  socklen_t length = sizeof address;
-  if (getsockname(listener, (struct sockaddr *)&address, &length) != 0) die("getsockname");
-  fprintf(stderr, "listening on 127.0.0.1:%d\n", ntohs(address.sin_port));
+  say_listening(listener);
   return listener;
 }
 
@@ -132,9 +126,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
       timeout_ms = (int)(strtod(argv[++i], NULL) * 1000);
     } else if (port < 0) {
-      char *end;
-      port = strtol(argv[i], &end, 10);
-      if (*end != '\0' || port < 0 || port > 65535) usage();
+      port = parse_port(argv[i]);
+      if (port < 0) usage();
     } else {
       usage();
     }

@@ -16,15 +16,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
 enum { BATCH = 64, REQUEST_SIZE = 1024 };
+
+const char peer_name[] = "udp_floor";
 
 static char welcome[] = "welcome to server!";
 static char go_out[] = "please go out!";
-
-static void die(const char *operation) {
-  fprintf(stderr, "udp_floor: %s: %s\n", operation, strerror(errno));
-  exit(71);
-}
 
 static void usage(void) {
   fprintf(stderr, "usage: udp_floor [--timeout SECONDS] PORT\n");
@@ -37,23 +36,17 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
       ++i;
     } else if (port < 0) {
-      char *end;
-      port = strtol(argv[i], &end, 10);
-      if (*end != '\0' || port < 0 || port > 65535) usage();
+      port = parse_port(argv[i]);
+      if (port < 0) usage();
     } else {
       usage();
     }
   }
   if (port < 0) usage();
 
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) die("socket");
-  struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0) die("bind 127.0.0.1");
-  socklen_t length = sizeof address;
-  if (getsockname(fd, (struct sockaddr *)&address, &length) != 0) die("getsockname");
-  fprintf(stderr, "listening on 127.0.0.1:%d\n", ntohs(address.sin_port));
+  int fd = loopback_socket(SOCK_DGRAM);
+  bind_loopback(fd, (unsigned short)port);
+  say_listening(fd);
 
   static char requests[BATCH][REQUEST_SIZE];
   static struct sockaddr_storage sources[BATCH];

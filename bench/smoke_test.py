@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import local_server
+from failures import report
 
 RUN_TIMEOUT = 30
 
@@ -47,10 +48,7 @@ def main():
     if usage.returncode != 64 or 'concurrency must be at least 1' not in usage.stderr:
         failures.append(f'bad option: exit {usage.returncode}, stderr: {usage.stderr}')
 
-    for failure in failures:
-        print('FAIL:', failure)
-    print('ok' if not failures else f'{len(failures)} failure(s)')
-    return 1 if failures else 0
+    return report(failures)
 
 
 if __name__ == '__main__':

@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import local_server  # noqa: E402  (bench/local_server.py)
+from failures import report  # noqa: E402  (bench/failures.py)
 
 TIMEOUT = 0.5  # the peers' --timeout in this test
 WAIT = 5       # the longest any single step may take
@@ -87,10 +88,7 @@ def main():
     check_stream('asio_server --threads 2', [asio_server, '--threads', '2'], failures)
     check_stream('asyncio_server.py', [sys.executable, asyncio_server], failures)
     check_datagram('udp_floor', [udp_floor], failures)
-    for failure in failures:
-        print('FAIL:', failure)
-    print('ok' if not failures else f'{len(failures)} failure(s)')
-    return 1 if failures else 0
+    return report(failures)
 
 
 if __name__ == '__main__':

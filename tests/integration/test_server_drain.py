@@ -57,15 +57,25 @@ def established_to(port):
 
 
 class StreamDrain(unittest.TestCase):
-    def test_connections_in_flight_get_their_replies(self):
-        server = st.start_server(self, '--timeout', '5s')
-        clients = st.open_silent(server.address, 20)
+    def server_holding(self, count, *options):
+        """A server started with `options`, and `count` silent clients of it, closed on cleanup:
+        (server, clients)."""
+        server = st.start_server(self, *options)
+        clients = st.open_silent(server.address, count)
         self.addCleanup(st.close_all, clients)
         # Every connection has been accepted (they all wait in the worker, not in the queue).
         st.wait_until(lambda: accept_queue_length(server.address.port) == 0, timeout=5)
-        began = time.monotonic()
+        return server, clients
+
+    def start_draining(self, server, count):
+        """SIGTERM, and the server's word that it drains `count` connections."""
         os.kill(server.pid, signal.SIGTERM)
-        server.process.wait_for_line(r'\binfo draining 20 connections$', timeout=5)
+        server.process.wait_for_line(rf'\binfo draining {count} connections$', timeout=5)
+
+    def test_connections_in_flight_get_their_replies(self):
+        server, clients = self.server_holding(20, '--timeout', '5s')
+        began = time.monotonic()
+        self.start_draining(server, 20)
         for client in clients:
             client.sendall(b'1')
         for client in clients:
@@ -111,12 +121,8 @@ class StreamDrain(unittest.TestCase):
                 self.assertEqual(exit_status(server), 0)
 
     def test_a_new_client_is_refused_once_draining(self):
-        server = st.start_server(self, '--timeout', '5s')
-        held = st.open_silent(server.address, 1)
-        self.addCleanup(st.close_all, held)
-        st.wait_until(lambda: accept_queue_length(server.address.port) == 0, timeout=5)
-        os.kill(server.pid, signal.SIGTERM)
-        server.process.wait_for_line(r'\binfo draining 1 connections$', timeout=5)
+        server, held = self.server_holding(1, '--timeout', '5s')
+        self.start_draining(server, 1)
         with self.assertRaises(ConnectionRefusedError):
             st.connect(server.address, timeout=2).close()
         held[0].sendall(b'1')
@@ -125,10 +131,7 @@ class StreamDrain(unittest.TestCase):
 
     def test_the_drain_is_bounded_by_drain_timeout(self):
         drain = 1.0
-        server = st.start_server(self, '--timeout', '30s', '--drain-timeout', f'{drain}s')
-        held = st.open_silent(server.address, 3)
-        self.addCleanup(st.close_all, held)
-        st.wait_until(lambda: accept_queue_length(server.address.port) == 0, timeout=5)
+        server, held = self.server_holding(3, '--timeout', '30s', '--drain-timeout', f'{drain}s')
         began = time.monotonic()
         os.kill(server.pid, signal.SIGTERM)
         self.assertEqual(exit_status(server), 0)
@@ -141,12 +144,8 @@ class StreamDrain(unittest.TestCase):
             self.assertIn(st.closed_by_peer(client, timeout=2), ('eof', 'reset'))
 
     def test_a_second_signal_stops_at_once(self):
-        server = st.start_server(self, '--timeout', '30s')
-        held = st.open_silent(server.address, 2)
-        self.addCleanup(st.close_all, held)
-        st.wait_until(lambda: accept_queue_length(server.address.port) == 0, timeout=5)
-        os.kill(server.pid, signal.SIGTERM)
-        server.process.wait_for_line(r'\binfo draining 2 connections$', timeout=5)
+        server, held = self.server_holding(2, '--timeout', '30s')
+        self.start_draining(server, 2)
         began = time.monotonic()
         os.kill(server.pid, signal.SIGINT)
         self.assertEqual(exit_status(server), 0)

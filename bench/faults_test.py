@@ -8,6 +8,7 @@ bad --rate, each against the real programs on loopback. Every wait is bounded an
 started here is stopped by its PID.
 """
 
+import contextlib
 import os
 import resource
 import signal
@@ -65,6 +66,19 @@ class Bench:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode, stdout, ''.join(self.stderr_lines) + stderr
+
+
+@contextlib.contextmanager
+def bench_under_way(duration):
+    """doorman-bench loading a fresh server with 4 connections for `duration`, past its first
+    progress line: yields (server, bench, when the bench was started)."""
+    with local_server.running([SERVER, '--listen', '127.0.0.1:0', '--threads', '1',
+                               '--backlog', '128']) as (server, port):
+        began = time.monotonic()
+        run = Bench('--connect', f'127.0.0.1:{port}', '--duration', duration, '--concurrency',
+                    '4')
+        run.wait_for_progress()
+        yield server, run, began
 
 
 class WrongReplyServer:
@@ -127,12 +141,7 @@ class RefusedTarget(unittest.TestCase):
 
 class Signals(unittest.TestCase):
     def interrupt(self, signum):
-        with local_server.running([SERVER, '--listen', '127.0.0.1:0', '--threads', '1',
-                                   '--backlog', '128']) as (_, port):
-            began = time.monotonic()
-            run = Bench('--connect', f'127.0.0.1:{port}', '--duration', '60s', '--concurrency',
-                        '4')
-            run.wait_for_progress()
+        with bench_under_way('60s') as (_, run, began):
             run.process.send_signal(signum)
             status, stdout, stderr = run.finish(timeout=10)
             self.assertLess(time.monotonic() - began, 15)
@@ -158,12 +167,7 @@ class Signals(unittest.TestCase):
 
 class ServerGoesAway(unittest.TestCase):
     def test_stops_at_the_duration(self):
-        with local_server.running([SERVER, '--listen', '127.0.0.1:0', '--threads', '1',
-                                   '--backlog', '128']) as (server, port):
-            began = time.monotonic()
-            run = Bench('--connect', f'127.0.0.1:{port}', '--duration', '3s', '--concurrency',
-                        '4')
-            run.wait_for_progress()
+        with bench_under_way('3s') as (server, run, began):
             server.kill()
             server.wait(timeout=5)
             status, stdout, stderr = run.finish(timeout=10)

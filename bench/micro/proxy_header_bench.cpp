@@ -2,10 +2,10 @@
 
 #include <benchmark/benchmark.h>
 
-#include <cstdint>
 #include <string>
 
 #include "doorman/proto/proxy_header.hpp"
+#include "proxy_header_bytes.hpp"
 
 namespace {
 
@@ -28,31 +28,14 @@ std::string v1_tcp6() {
   return "PROXY TCP6 2001:db8::10 2001:db8:ffff:ffff:ffff:ffff:ffff:1 56324 8001\r\n1";
 }
 
-std::string v2(uint8_t family, const std::string& addresses) {
-  std::string header("\r\n\r\n\0\r\nQUIT\n", 12);
-  header += static_cast<char>(0x21);  // version 2, PROXY
-  header += static_cast<char>(family);
-  header += static_cast<char>(addresses.size() >> 8);
-  header += static_cast<char>(addresses.size() & 0xff);
-  return header + addresses + "1";
-}
+// 192.0.2.10:56324 -> 198.51.100.1:8001, then the request.
 std::string v2_inet() {
-  // 192.0.2.10:56324 -> 198.51.100.1:8001
-  return v2(0x11, std::string("\xc0\x00\x02\x0a\xc6\x33\x64\x01\xdc\x04\x1f\x41", 12));
+  using namespace doorman::testing;
+  return proxy_v2(0x21, 0x11, inet_block("192.0.2.10", 56324, "198.51.100.1", 8001)) + "1";
 }
 std::string v2_inet6() {
-  std::string addresses(36, '\0');
-  addresses[0] = '\x20';
-  addresses[1] = '\x01';
-  addresses[15] = '\x10';
-  addresses[16] = '\x20';
-  addresses[17] = '\x01';
-  addresses[31] = '\x01';
-  addresses[32] = '\xdc';
-  addresses[33] = '\x04';
-  addresses[34] = '\x1f';
-  addresses[35] = '\x41';
-  return v2(0x21, addresses);
+  using namespace doorman::testing;
+  return proxy_v2(0x21, 0x21, inet_block("2001::10", 56324, "2001::1", 8001)) + "1";
 }
 
 BENCHMARK_CAPTURE(parse, v1_tcp4, v1_tcp4());

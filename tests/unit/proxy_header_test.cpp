@@ -7,38 +7,24 @@
 #include <string>
 #include <vector>
 
+#include "proxy_header_bytes.hpp"
+
 using namespace doorman::proto;
 
 namespace {
 
-const std::string kSignature("\r\n\r\n\0\r\nQUIT\n", 12);
-
-std::string big_endian(uint16_t value) {
-  return {static_cast<char>(value >> 8), static_cast<char>(value & 0xff)};
-}
-
-// A v2 header: signature, version and command, family and transport, length, then `block`.
-std::string v2(uint8_t version_command, uint8_t family_transport, const std::string& block) {
-  return kSignature + static_cast<char>(version_command) + static_cast<char>(family_transport) +
-         big_endian(static_cast<uint16_t>(block.size())) + block;
-}
+using doorman::testing::big_endian;
+using doorman::testing::inet_block;
+using doorman::testing::kProxyV2Signature;
+using doorman::testing::proxy_v2;
 
 std::string inet4_block() {
   // 192.0.2.1:56324 -> 198.51.100.7:8001, as in the specification's examples' layout.
-  return std::string("\xc0\x00\x02\x01", 4) + std::string("\xc6\x33\x64\x07", 4) +
-         big_endian(56324) + big_endian(8001);
+  return inet_block("192.0.2.1", 56324, "198.51.100.7", 8001);
 }
 
 std::string inet6_block() {
-  std::string source(16, '\0');
-  source[0] = '\x20';
-  source[1] = '\x01';
-  source[2] = '\x0d';
-  source[3] = '\xb8';
-  source[15] = '\x01';
-  std::string destination(16, '\0');
-  destination[15] = '\x01';  // ::1
-  return source + destination + big_endian(4000) + big_endian(8001);
+  return inet_block("2001:db8::1", 4000, "::1", 8001);
 }
 
 std::string unix_block(const std::string& source, const std::string& destination) {
@@ -168,7 +154,7 @@ TEST(ProxyHeader, GarbageAndPlainRequestsAreRefusedAtTheFirstByteThatDiffers) {
 }
 
 TEST(ProxyHeaderV2, Tcp4WithTheRequestAfterIt) {
-  const std::string header = v2(0x21, 0x11, inet4_block());
+  const std::string header = proxy_v2(0x21, 0x11, inet4_block());
   ASSERT_EQ(header.size(), 28U);
   const ProxyParse result = parse(header + "1");
   ASSERT_EQ(result.status, ProxyParseStatus::complete) << result.reason;
@@ -184,7 +170,7 @@ TEST(ProxyHeaderV2, Tcp4WithTheRequestAfterIt) {
 }
 
 TEST(ProxyHeaderV2, Tcp6) {
-  const ProxyParse result = parse(v2(0x21, 0x21, inet6_block()));
+  const ProxyParse result = parse(proxy_v2(0x21, 0x21, inet6_block()));
   ASSERT_EQ(result.status, ProxyParseStatus::complete) << result.reason;
   EXPECT_EQ(result.header.family, ProxyFamily::inet6);
   EXPECT_EQ(result.header.length, 52U);
@@ -196,7 +182,7 @@ TEST(ProxyHeaderV2, Tcp6) {
 
 TEST(ProxyHeaderV2, Unix) {
   // The paths are views into the parsed bytes: those must outlive the result.
-  const std::string bytes = v2(0x21, 0x31, unix_block("/run/client.sock", "/run/d.sock"));
+  const std::string bytes = proxy_v2(0x21, 0x31, unix_block("/run/client.sock", "/run/d.sock"));
   const ProxyParse result = parse(bytes);
   ASSERT_EQ(result.status, ProxyParseStatus::complete) << result.reason;
   EXPECT_EQ(result.header.family, ProxyFamily::unix_path);
@@ -204,12 +190,13 @@ TEST(ProxyHeaderV2, Unix) {
   EXPECT_EQ(result.header.source.path, "/run/client.sock");
   EXPECT_EQ(result.header.destination.path, "/run/d.sock");
   // A path that fills its 108 bytes has no terminating NUL.
-  const ProxyParse unterminated = parse(v2(0x21, 0x31, unix_block(std::string(108, 'a'), "/d")));
+  const ProxyParse unterminated =
+      parse(proxy_v2(0x21, 0x31, unix_block(std::string(108, 'a'), "/d")));
   EXPECT_EQ(unterminated.status, ProxyParseStatus::invalid);
 }
 
 TEST(ProxyHeaderV2, UnspecifiedFamilyCarriesNoAddress) {
-  const ProxyParse result = parse(v2(0x21, 0x00, ""));
+  const ProxyParse result = parse(proxy_v2(0x21, 0x00, ""));
   ASSERT_EQ(result.status, ProxyParseStatus::complete) << result.reason;
   EXPECT_EQ(result.header.family, ProxyFamily::unspecified);
   EXPECT_EQ(result.header.length, 16U);
@@ -217,7 +204,7 @@ TEST(ProxyHeaderV2, UnspecifiedFamilyCarriesNoAddress) {
 
 TEST(ProxyHeaderV2, LocalSkipsWhateverTheBlockHolds) {
   for (const std::string& block : {std::string(), inet4_block(), std::string(7, 'x')}) {
-    const ProxyParse result = parse(v2(0x20, 0x11, block) + "1");
+    const ProxyParse result = parse(proxy_v2(0x20, 0x11, block) + "1");
     ASSERT_EQ(result.status, ProxyParseStatus::complete) << result.reason;
     EXPECT_EQ(result.header.command, ProxyCommand::local);
     EXPECT_EQ(result.header.family, ProxyFamily::unspecified);
@@ -228,63 +215,65 @@ TEST(ProxyHeaderV2, LocalSkipsWhateverTheBlockHolds) {
 TEST(ProxyHeaderV2, TlvsAreSkippedWithinTheLength) {
   // PP2_TYPE_ALPN, PP2_TYPE_AUTHORITY, PP2_TYPE_NOOP, as HAProxy sends them.
   const std::string tlvs = tlv(0x01, "h2") + tlv(0x02, "example.com") + tlv(0x04, "");
-  const ProxyParse result = parse(v2(0x21, 0x11, inet4_block() + tlvs) + "1");
+  const ProxyParse result = parse(proxy_v2(0x21, 0x11, inet4_block() + tlvs) + "1");
   ASSERT_EQ(result.status, ProxyParseStatus::complete) << result.reason;
   EXPECT_EQ(result.header.length, 28 + tlvs.size());
   EXPECT_EQ(result.header.source.port, 56324);
 
-  EXPECT_EQ(parse(v2(0x21, 0x11, inet4_block() + "\x01\x00")).reason, "v2 TLV cut short");
-  EXPECT_EQ(parse(v2(0x21, 0x11, inet4_block() + std::string("\x01\x00\x05xy", 5))).reason,
+  EXPECT_EQ(parse(proxy_v2(0x21, 0x11, inet4_block() + "\x01\x00")).reason, "v2 TLV cut short");
+  EXPECT_EQ(parse(proxy_v2(0x21, 0x11, inet4_block() + std::string("\x01\x00\x05xy", 5))).reason,
             "v2 TLV longer than the header");
 }
 
 TEST(ProxyHeaderV2, ArrivesByteByByte) {
-  expect_arrives_byte_by_byte(v2(0x21, 0x11, inet4_block()) + "1");
-  expect_arrives_byte_by_byte(v2(0x21, 0x21, inet6_block() + tlv(0x04, "pad")));
-  expect_arrives_byte_by_byte(v2(0x21, 0x31, unix_block("/a", "/b")));
-  expect_arrives_byte_by_byte(v2(0x20, 0x00, ""));
+  expect_arrives_byte_by_byte(proxy_v2(0x21, 0x11, inet4_block()) + "1");
+  expect_arrives_byte_by_byte(proxy_v2(0x21, 0x21, inet6_block() + tlv(0x04, "pad")));
+  expect_arrives_byte_by_byte(proxy_v2(0x21, 0x31, unix_block("/a", "/b")));
+  expect_arrives_byte_by_byte(proxy_v2(0x20, 0x00, ""));
 }
 
 TEST(ProxyHeaderV2, InvalidFixedFields) {
-  EXPECT_EQ(parse(v2(0x11, 0x11, inet4_block())).reason, "v2 version not 2");
-  EXPECT_EQ(parse(v2(0x22, 0x11, inet4_block())).reason, "v2 command not LOCAL or PROXY");
-  EXPECT_EQ(parse(v2(0x21, 0x41, inet4_block())).reason, "v2 address family unknown");
-  EXPECT_EQ(parse(v2(0x21, 0x13, inet4_block())).reason, "v2 transport unknown");
+  EXPECT_EQ(parse(proxy_v2(0x11, 0x11, inet4_block())).reason, "v2 version not 2");
+  EXPECT_EQ(parse(proxy_v2(0x22, 0x11, inet4_block())).reason, "v2 command not LOCAL or PROXY");
+  EXPECT_EQ(parse(proxy_v2(0x21, 0x41, inet4_block())).reason, "v2 address family unknown");
+  EXPECT_EQ(parse(proxy_v2(0x21, 0x13, inet4_block())).reason, "v2 transport unknown");
   // Judged as soon as the byte is there, before the length is known.
-  EXPECT_EQ(parse(kSignature + "\x11").status, ProxyParseStatus::invalid);
-  EXPECT_EQ(parse(kSignature + "\x21\x41").status, ProxyParseStatus::invalid);
+  EXPECT_EQ(parse(kProxyV2Signature + "\x11").status, ProxyParseStatus::invalid);
+  EXPECT_EQ(parse(kProxyV2Signature + "\x21\x41").status, ProxyParseStatus::invalid);
 }
 
 TEST(ProxyHeaderV2, WrongSignature) {
-  std::string header = v2(0x21, 0x11, inet4_block());
+  std::string header = proxy_v2(0x21, 0x11, inet4_block());
   header[7] = 'X';
   EXPECT_EQ(parse(header).reason, "no PROXY protocol signature");
 }
 
 TEST(ProxyHeaderV2, AddressBlockShorterThanItsFamily) {
-  EXPECT_EQ(parse(v2(0x21, 0x11, inet4_block().substr(0, 11))).reason,
+  EXPECT_EQ(parse(proxy_v2(0x21, 0x11, inet4_block().substr(0, 11))).reason,
             "v2 address block shorter than its family needs");
-  EXPECT_EQ(parse(v2(0x21, 0x21, inet4_block())).reason,
+  EXPECT_EQ(parse(proxy_v2(0x21, 0x21, inet4_block())).reason,
             "v2 address block shorter than its family needs");
-  EXPECT_EQ(parse(v2(0x21, 0x31, inet6_block())).reason,
+  EXPECT_EQ(parse(proxy_v2(0x21, 0x31, inet6_block())).reason,
             "v2 address block shorter than its family needs");
 }
 
 TEST(ProxyHeaderV2, TruncatedIsNeedMore) {
-  const std::string header = v2(0x21, 0x11, inet4_block());
+  const std::string header = proxy_v2(0x21, 0x11, inet4_block());
   EXPECT_EQ(parse(header.substr(0, 27)).status, ProxyParseStatus::need_more);
   EXPECT_EQ(parse(header.substr(0, 15)).status, ProxyParseStatus::need_more);
   EXPECT_EQ(parse(header.substr(0, 1)).status, ProxyParseStatus::need_more);
 }
 
 TEST(ProxyHeaderV2, OversizedIsRefusedFromTheLengthAlone) {
-  const std::string largest = v2(0x21, 0x11, inet4_block() + tlv(0x04, std::string(505, 'p')));
+  const std::string largest =
+      proxy_v2(0x21, 0x11, inet4_block() + tlv(0x04, std::string(505, 'p')));
   ASSERT_EQ(largest.size(), kMaxProxyHeader);
   EXPECT_EQ(parse(largest).status, ProxyParseStatus::complete);
-  const std::string over = v2(0x21, 0x11, inet4_block() + tlv(0x04, std::string(506, 'p')));
+  const std::string over = proxy_v2(0x21, 0x11, inet4_block() + tlv(0x04, std::string(506, 'p')));
   // The 16 fixed bytes are enough to know.
   const ProxyParse result = parse(over.substr(0, 16));
   EXPECT_EQ(result.status, ProxyParseStatus::invalid);
   EXPECT_EQ(result.reason, "v2 header longer than 536 bytes");
-  EXPECT_EQ(parse(kSignature + "\x21\x11\xff\xff").reason, "v2 header longer than 536 bytes");
+  EXPECT_EQ(parse(kProxyV2Signature + "\x21\x11\xff\xff").reason,
+            "v2 header longer than 536 bytes");
 }

@@ -9,7 +9,6 @@ started here is stopped by its PID.
 """
 
 import contextlib
-import os
 import resource
 import signal
 import socket
@@ -77,8 +76,13 @@ def bench_under_way(duration):
         began = time.monotonic()
         run = Bench('--connect', f'127.0.0.1:{port}', '--duration', duration, '--concurrency',
                     '4')
-        run.wait_for_progress()
-        yield server, run, began
+        try:
+            run.wait_for_progress()
+            yield server, run, began
+        finally:
+            if run.process.poll() is None:  # a failed case must not leave the bench running
+                run.process.kill()
+                run.process.wait()
 
 
 class WrongReplyServer:

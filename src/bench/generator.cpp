@@ -20,6 +20,7 @@
 #include "doorman/bench/source_addresses.hpp"
 #include "doorman/bench/stop_signals.hpp"
 #include "doorman/bench/worker.hpp"
+#include "doorman/net/descriptor_limit.hpp"
 #include "doorman/net/socket.hpp"
 
 namespace doorman::bench {
@@ -74,47 +75,15 @@ size_t connections_held(const Config& config) {
          static_cast<size_t>(config.slow);
 }
 
-// fs.nr_open: the most a process's hard descriptor limit may be raised to.
-std::optional<rlim_t> max_open_files() {
-  std::FILE* file = std::fopen("/proc/sys/fs/nr_open", "re");
-  if (file == nullptr) return std::nullopt;
-  unsigned long long value = 0;
-  const bool read = std::fscanf(file, "%llu", &value) == 1;
-  std::fclose(file);
-  return read ? std::optional<rlim_t>(static_cast<rlim_t>(value)) : std::nullopt;
-}
-
 // Silent connections are many descriptors: take the whole hard limit, and more when allowed
 // (root may raise it up to fs.nr_open), and say which limit stops it if even that is not
 // enough, rather than fail later with EMFILE in the middle of the run.
 void raise_descriptor_limit(const Config& config) {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  const auto needed = static_cast<rlim_t>(connections_held(config) + 64);
-  std::string stopped_by = "ulimit -n";
-  if (limit.rlim_max != RLIM_INFINITY && needed > limit.rlim_max) {
-    const auto nr_open = max_open_files();
-    rlimit raised{};
-    raised.rlim_max = std::max(limit.rlim_max, nr_open ? std::min(needed, *nr_open) : needed);
-    raised.rlim_cur = raised.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
-      limit = raised;
-      if (needed > limit.rlim_max) {
-        stopped_by = fmt::format("sysctl fs.nr_open is {}", limit.rlim_max);
-      }
-    } else if (errno == EPERM) {
-      stopped_by = "the hard limit, ulimit -Hn: raising it needs root with CAP_SYS_RESOURCE";
-    } else {
-      stopped_by = fmt::format("raising the hard limit: {}", std::strerror(errno));
-    }
-  }
-  limit.rlim_cur = limit.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &limit);
-  if (limit.rlim_cur != RLIM_INFINITY && needed > limit.rlim_cur) {
-    std::fprintf(stderr,
-                 "doorman-bench: warning: %llu descriptors needed, the limit is %llu (%s)\n",
-                 static_cast<unsigned long long>(needed),
-                 static_cast<unsigned long long>(limit.rlim_cur), stopped_by.c_str());
+  const size_t needed = connections_held(config) + 64;
+  const DescriptorLimit raised = doorman::raise_descriptor_limit(needed);
+  if (raised.limit < needed) {
+    std::fprintf(stderr, "doorman-bench: warning: %zu descriptors needed, the limit is %zu (%s)\n",
+                 needed, raised.limit, raised.short_because.c_str());
   }
 }
 

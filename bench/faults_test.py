@@ -142,6 +142,15 @@ class RefusedTarget(unittest.TestCase):
         self.assertEqual(run.returncode, EX_UNAVAILABLE, run.stderr)
         self.assertIn('connect refused 100', run.stdout)
 
+    def test_silent_connections_refused_end_with_69(self):
+        # More refusals than the bench takes before pausing, while nothing else is open: the
+        # pause must end by itself.
+        with local_server.refused_port() as port:
+            run = bench('--connect', f'127.0.0.1:{port}', '--silent', '200', '--count', '1')
+        self.assertEqual(run.returncode, EX_UNAVAILABLE, run.stderr)
+        self.assertRegex(run.stdout, r'silent +200 held; 0 closed by the server; errors: '
+                                     r'connect refused 200')
+
 
 class Signals(unittest.TestCase):
     def interrupt(self, signum):

@@ -96,6 +96,10 @@ void Worker::loop_once(Clock::time_point now, std::optional<Clock::time_point> e
     // Free slots left by top_up: it was paused after refusals, ran out of its turn's budget,
     // or waits for the open loop's schedule.
     wake = std::min(wake, std::max(share_.rate > 0 ? next_start_ : now, resume_at_));
+  } else if (!measuring && resume_at_ > now) {
+    // Opening the silent ones, paused after refusals or out of descriptors: with nothing else
+    // open, no event would ever end the pause.
+    wake = std::min(wake, resume_at_);
   }
   int timeout = wait_ms(now, wake);
   if (!retrying_.empty()) timeout = timeout < 0 ? 1 : std::min(timeout, 1);

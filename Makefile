@@ -80,7 +80,7 @@ format: deps
 	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format -i
 
 # The README's screenshot of the status page: the one its browser test takes under a bounded
-# load (tests/integration/test_server_metrics.py, about 15 s, needs chromium-headless-shell).
+# load (tests/integration/test_server_metrics.py, about 10 s, needs chromium-headless-shell).
 status-page: build
 	rm -f $(BUILD)/status-page.png
 	cd tests/integration && DOORMAN_BUILD_DIR=$(abspath $(BUILD)) \

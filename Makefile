@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 JOBS       ?= 2
 
-.PHONY: all deps configure build test bench ct soak sanitize fuzz fuzz-ci demo format format-check clean
+.PHONY: all deps configure build test bench ct soak sanitize fuzz fuzz-ci demo format format-check clean status-page
 
 all: build
 
@@ -78,6 +78,14 @@ demo: configure
 
 format: deps
 	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format -i
+
+# The README's screenshot of the status page: the one its browser test takes under a bounded
+# load (tests/integration/test_server_metrics.py, about 10 s, needs chromium-headless-shell).
+status-page: build
+	rm -f $(BUILD)/status-page.png
+	cd tests/integration && DOORMAN_BUILD_DIR=$(abspath $(BUILD)) \
+	  python3 -m unittest test_server_metrics.StatusPageInABrowser
+	cp $(BUILD)/status-page.png docs/status-page.png
 
 format-check: deps
 	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror

@@ -69,7 +69,7 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
     if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= limit) {
       admission_.active.fetch_sub(1, std::memory_order_relaxed);
       Counters::bump(counters_.refused_over_limit);
-      log_.warning_limited(LogKind::refused_over_limit,
+      log_.warning_limited(LogKind::refused_over_limit, {"refused_over_limit", ""},
                            "connection refused: over --max-connections {}", limit);
       ::close(fd);
       continue;
@@ -95,7 +95,7 @@ Acceptor::Shed Acceptor::shed_without_descriptors(int listener) {
   if (fd < 0) return code == EAGAIN ? Shed::queue_empty : Shed::cannot;
 
   Counters::bump(counters_.refused_no_descriptors);
-  log_.warning_limited(LogKind::out_of_descriptors,
+  log_.warning_limited(LogKind::out_of_descriptors, {"out_of_descriptors", ""},
                        "out of file descriptors: closing new connections at once ({} so far)",
                        counters_.refused_no_descriptors.load(std::memory_order_relaxed));
   return Shed::closed_one;
@@ -107,8 +107,8 @@ void Acceptor::accept_failed(int listener, int code, loop::Clock::time_point now
   Counters::bump(counters_.errors);
   for (const Listener& one : listeners_) {
     if (one.fd == listener) {
-      log_.error_limited(LogKind::accept_failed, "accept {}: {}", one.address,
-                         describe_errno(code));
+      log_.error_limited(LogKind::accept_failed, {"accept_failed", ""}, "accept {}: {}",
+                         one.address, describe_errno(code));
     }
   }
   pause(listener, now);

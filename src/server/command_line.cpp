@@ -160,10 +160,9 @@ void define_options(CLI::App& app, CommandLine& line) {
                  "serve Prometheus metrics at /metrics and a status page at / over HTTP on this "
                  "address (any --listen form; port 0: the kernel picks one)")
       ->type_name("ADDR");
-  app.add_option(
-         "--log-format", line.log_format,
-         "text, or json: one object per line with time, level, msg, and event and peer where "
-         "they apply")
+  app.add_option("--log-format", line.log_format,
+                 "text, or json: one object per line with time, level, msg, and event, peer and a "
+                 "summary's counts where they apply")
       ->type_name("FORMAT")
       ->capture_default_str();
   app.add_option("--pid-file", config.pid_file,

@@ -3,26 +3,30 @@
 namespace doorman::server {
 namespace {
 
-// What the "N more" line calls a kind, and the level it is told at.
+// What the "N more" line calls a kind, the level it is told at, and its JSON event: the one of
+// the kind's own lines, so that a line with "suppressed":N stands for N of them.
 struct KindText {
   std::string_view plural;
   LogLevel level;
+  std::string_view event;
 };
 
 KindText describe(LogKind kind) noexcept {
   switch (kind) {
     case LogKind::time_out:
-      return {"time outs", LogLevel::warning};
+      return {"time outs", LogLevel::warning, "time_out"};
     case LogKind::refused_over_limit:
-      return {"connections refused over --max-connections", LogLevel::warning};
+      return {"connections refused over --max-connections", LogLevel::warning,
+              "refused_over_limit"};
     case LogKind::out_of_descriptors:
-      return {"connections closed for lack of file descriptors", LogLevel::warning};
+      return {"connections closed for lack of file descriptors", LogLevel::warning,
+              "out_of_descriptors"};
     case LogKind::accept_failed:
-      return {"accept errors", LogLevel::error};
+      return {"accept errors", LogLevel::error, "accept_failed"};
     case LogKind::bad_proxy_header:
-      return {"connections closed for a bad PROXY header", LogLevel::warning};
+      return {"connections closed for a bad PROXY header", LogLevel::warning, "bad_proxy_header"};
   }
-  return {"lines", LogLevel::warning};
+  return {"lines", LogLevel::warning, ""};
 }
 
 }  // namespace
@@ -56,7 +60,9 @@ void Log::tell_held_back(RateLimiter::Clock::time_point now) const {
 }
 
 void Log::tell_more(LogKind kind, LogLevel level, uint64_t count) const {
-  write(level, "{} more {} in the last second", count, describe(kind).plural);
+  const KindText text = describe(kind);
+  const LogCount suppressed[] = {{"suppressed", count}};
+  event(level, {text.event, "", suppressed}, "{} more {} in the last second", count, text.plural);
 }
 
 }  // namespace doorman::server

@@ -1,8 +1,11 @@
 #include "doorman/server/log_line.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <ctime>
+#include <initializer_list>
+#include <iterator>
 
 #include "doorman/base/printable.hpp"
 
@@ -24,6 +27,24 @@ class BoundedAppender {
     std::memcpy(out_.data() + length_, piece.data(), piece.size());
     length_ += piece.size();
     return true;
+  }
+  // Every piece, or none of them (a piece of JSON syntax cut in two would not parse).
+  bool append_all(std::initializer_list<std::string_view> pieces) noexcept {
+    size_t total = 0;
+    for (std::string_view piece : pieces)
+      total += piece.size();
+    if (full_ || total > limit_ - length_) {
+      full_ = true;
+      return false;
+    }
+    for (std::string_view piece : pieces)
+      append(piece);
+    return true;
+  }
+  // Less room kept for the tail from now on (never more than the buffer).
+  void reserve(size_t reserved) noexcept {
+    limit_ = out_.size() > reserved ? out_.size() - reserved : 0;
+    limit_ = std::max(limit_, length_);
   }
   // As much of `text` as fits, cut at any byte.
   void append_cut(std::string_view text) noexcept {
@@ -126,6 +147,44 @@ std::string_view format_time(std::chrono::system_clock::time_point time, char (&
   return {out, length};
 }
 
+// The JSON line: time, level, the fields, then msg. Each piece of syntax is written whole or not
+// at all, and where the first piece that did not fit left the line decides how it is closed, so
+// that a line cut short still parses and still has its msg.
+size_t format_json_line(std::span<char> out, std::string_view when, LogLevel level,
+                        std::string_view message, const LogFields& fields) noexcept {
+  // The longest close: cut inside a field's value, the msg not begun.
+  constexpr std::string_view kCutInValue = "...\",\"msg\":\"...\"}\n";
+  constexpr std::string_view kCutBetweenFields = ",\"msg\":\"...\"}\n";
+  constexpr std::string_view kCutInMessage = "...\"}\n";
+  BoundedAppender line(out, kCutInValue.size());
+  line.append_all({R"({"time":")", when, R"(","level":")", to_string(level), "\""});
+  bool in_value = false;  // the line so far ends inside a field's string value
+  const auto text_field = [&](std::string_view key, std::string_view value) {
+    if (value.empty() || !line.append_all({",\"", key, "\":\""})) return;
+    in_value = true;
+    for_each_json_piece(value, [&](std::string_view piece) { return line.append(piece); });
+    if (line.append("\"")) in_value = false;
+  };
+  text_field("event", fields.event);
+  text_field("peer", fields.peer);
+  for (const LogCount& count : fields.counts) {
+    char digits[24];
+    const auto written = std::to_chars(std::begin(digits), std::end(digits), count.value);
+    line.append_all({",\"", count.key, "\":", std::string_view(digits, written.ptr)});
+  }
+  if (line.full()) {
+    line.finish(in_value ? kCutInValue : kCutBetweenFields);
+    return line.length();
+  }
+  // The fields are in: only the message can be cut now, and the room kept for the longest
+  // close (at least 18 bytes) is more than `,"msg":"` needs.
+  line.reserve(kCutInMessage.size());
+  line.append(R"(,"msg":")");
+  for_each_json_piece(message, [&](std::string_view piece) { return line.append(piece); });
+  line.finish(line.full() ? kCutInMessage : "\"}\n");
+  return line.length();
+}
+
 }  // namespace
 
 Result<LogLevel> parse_log_level(std::string_view text) {
@@ -173,26 +232,7 @@ size_t format_log_line(std::span<char> out, LogFormat format,
     line.finish(line.full() ? "...\n" : "\n");
     return line.length();
   }
-  constexpr std::string_view kEnd = "\"}\n";
-  BoundedAppender line(out, 3 + kEnd.size());
-  line.append(R"({"time":")");
-  line.append(when);
-  line.append(R"(","level":")");
-  line.append(to_string(level));
-  const auto field = [&line](std::string_view key, std::string_view value) {
-    if (value.empty()) return;
-    line.append(R"(",")");
-    line.append(key);
-    line.append(R"(":")");
-    for_each_json_piece(value, [&](std::string_view piece) { return line.append(piece); });
-  };
-  field("event", fields.event);
-  field("peer", fields.peer);
-  line.append(R"(","msg":")");
-  for_each_json_piece(message, [&](std::string_view piece) { return line.append(piece); });
-  if (line.full()) line.finish("...");
-  line.finish(kEnd);
-  return line.length();
+  return format_json_line(out, when, level, message, fields);
 }
 
 std::string json_escaped(std::string_view text) {

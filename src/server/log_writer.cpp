@@ -172,8 +172,10 @@ void LogWriter::report_dropped(bool last_chance) {
   char line[LogRing::kLineBytes];
   const std::string message =
       fmt::format("{} log lines dropped (log reader too slow)", dropped_now - reported_);
+  const LogCount dropped_count[] = {{"dropped", dropped_now - reported_}};
   const size_t length =
-      format_log_line(line, format_, std::chrono::system_clock::now(), LogLevel::warning, message);
+      format_log_line(line, format_, std::chrono::system_clock::now(), LogLevel::warning, message,
+                      {"log_dropped", "", dropped_count});
   if (last_chance) {
     // The reader may still be stalled: one attempt, no wait.
     pollfd writable = {fd_, POLLOUT, 0};

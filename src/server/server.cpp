@@ -13,9 +13,11 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
+#include "doorman/server/counter_log.hpp"
 #include "doorman/server/listeners.hpp"
 #include "doorman/server/metrics_server.hpp"
 #include "doorman/server/pid_file.hpp"
@@ -84,11 +86,10 @@ CounterValues add_up(const std::vector<std::unique_ptr<Worker>>& workers) {
   return total;
 }
 
-// The summary of the counters, for the stopped: and counters: lines.
-std::string tally(const CounterValues& total) {
-  return fmt::format("{} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
-                     total.accepted, total.welcomed, total.rejected + total.empty, total.timed_out,
-                     total.refused_over_limit + total.refused_no_descriptors, total.errors);
+// The counters: line (SIGUSR1), also while draining.
+void log_counters(const Log& log, const CounterValues& total, size_t open) {
+  const CounterCounts counts = counter_counts(total, open);
+  log.event(LogLevel::info, {"counters", "", counts}, "counters: {}, {} open", tally(total), open);
 }
 
 // --max-connections as applied: at most what the descriptors allow, all of that when not given.
@@ -339,18 +340,17 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
       log.info("reloading on HUP");
       reload();
     } else if (signal == SIGUSR1) {
-      log.info("counters: {}, {} open", tally(add_up(workers)),
-               admission.active.load(std::memory_order_relaxed));
+      log_counters(log, add_up(workers), admission.active.load(std::memory_order_relaxed));
     } else {
       break;
     }
   }
   const Duration drain_timeout =
       running.drain_timeout > Duration::zero() ? running.drain_timeout : running.timeout;
-  log.info(
-      "stopping on {}: the connections in flight have {} to finish; a second signal stops "
-      "at once",
-      signal_name(signal), format_duration(drain_timeout));
+  log.event(LogLevel::info, {"stopping", ""},
+            "stopping on {}: the connections in flight have {} to finish; a second signal stops "
+            "at once",
+            signal_name(signal), format_duration(drain_timeout));
   notify_stopping("draining");
 
   // Graceful: each worker takes what its listeners hold queued, then its own listeners close
@@ -369,22 +369,24 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   listeners->close_shared();
-  log.info("draining {} connections", admission.active.load(std::memory_order_relaxed));
+  const size_t draining = admission.active.load(std::memory_order_relaxed);
+  const LogCount draining_count[] = {{"draining", draining}};
+  log.event(LogLevel::info, {"draining", "", draining_count}, "draining {} connections", draining);
 
   const timespec poll{0, 20'000'000};
   while (finished.load(std::memory_order_acquire) < workers.size()) {
     siginfo_t second{};
     if (sigtimedwait(&signals, &second, &poll) < 0) continue;  // EAGAIN: not yet
     if (second.si_signo == SIGUSR1) {
-      log.info("counters: {}, {} open", tally(add_up(workers)),
-               admission.active.load(std::memory_order_relaxed));
+      log_counters(log, add_up(workers), admission.active.load(std::memory_order_relaxed));
       continue;
     }
     if (second.si_signo == SIGHUP) {
       log.warning("not reloading on HUP: the server is stopping");
       continue;
     }
-    log.warning("stopping at once on a second signal ({})", signal_name(second.si_signo));
+    log.event(LogLevel::warning, {"stopping_at_once", ""},
+              "stopping at once on a second signal ({})", signal_name(second.si_signo));
     for (auto& worker : workers)
       worker->stop();
     break;
@@ -393,7 +395,10 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   size_t cut = 0;
   for (const auto& worker : workers)
     cut += worker->cut();
-  if (cut > 0) log.warning("{} connections cut unfinished", cut);
+  if (cut > 0) {
+    const LogCount cut_count[] = {{"cut", cut}};
+    log.event(LogLevel::warning, {"cut", "", cut_count}, "{} connections cut unfinished", cut);
+  }
 
   for (auto& failure : failures) {
     if (failure) return Failure{EX_OSERR, failure->message()};
@@ -410,7 +415,9 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
              total.bad_proxy_header);
   }
   log.tell_held_back();  // the "N more" lines before the last one
-  log.event(LogLevel::info, {"stopped", ""}, "stopped: {}", tally(total));
+  const CounterCounts counts = counter_counts(total, 0);
+  log.event(LogLevel::info, {"stopped", "", std::span(counts).first(kCounterKeys)}, "stopped: {}",
+            tally(total));
   return {};
 }
 

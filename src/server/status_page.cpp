@@ -83,7 +83,9 @@ function chart() {
   const width = 720, height = 220, left = 50, bottom = 20, top = 10;
   let peak = 1;
   for (const point of history) for (const [name] of SERIES) peak = Math.max(peak, point[name]);
-  const x = i => left + (width - left - 10) * (i + KEEP - history.length) / (KEEP - 1);
+  // Spread over the points there are, so that a page just opened shows its first seconds across
+  // the whole width; the left end says how long ago it was.
+  const x = i => left + (width - left - 10) * i / Math.max(history.length - 1, 1);
   const y = v => height - bottom - (height - bottom - top) * v / peak;
   let out = '<line x1="' + left + '" y1="' + y(0) + '" x2="' + (width - 10) + '" y2="' + y(0) + '" stroke="#d8dce3"/>';
   out += '<text x="' + (left - 6) + '" y="' + (top + 10) + '" text-anchor="end" font-size="11">' + Math.round(peak) + "</text>";
@@ -92,6 +94,11 @@ function chart() {
     const points = history.map((point, i) => x(i).toFixed(1) + "," + y(point[name]).toFixed(1)).join(" ");
     if (history.length > 1)
       out += '<polyline id="line-' + name + '" fill="none" stroke-width="1.5" stroke="' + colour + '" points="' + points + '"/>';
+  }
+  if (history.length > 1) {
+    const ago = Math.round(history[history.length - 1].time - history[0].time);
+    out += '<text x="' + left + '" y="' + (height - 4) + '" font-size="11">' + duration(ago) + " ago</text>";
+    out += '<text x="' + (width - 10) + '" y="' + (height - 4) + '" text-anchor="end" font-size="11">now</text>';
   }
   svg.innerHTML = out;
 }
@@ -108,7 +115,7 @@ function show(status) {
   // (a throttled or fast-forwarded tab) would divide a few events by almost nothing.
   if (!previous) previous = status;
   else if (status.timestamp - previous.timestamp >= 0.5) {
-    const seconds = status.timestamp - previous.timestamp, point = {};
+    const seconds = status.timestamp - previous.timestamp, point = {time: status.timestamp};
     for (const [name] of SERIES) point[name] = Math.max(0, counters[name] - previous.counters[name]) / seconds;
     history.push(point);
     if (history.length > KEEP) history.shift();

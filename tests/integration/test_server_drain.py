@@ -4,6 +4,7 @@ within --drain-timeout, and exits 0; a second signal stops it at once and says h
 connections it cut. In datagram mode what is queued is answered.
 """
 
+import json
 import os
 import re
 import signal
@@ -155,6 +156,26 @@ class StreamDrain(unittest.TestCase):
                         lines)
         self.assertTrue(any(line.endswith('warning 2 connections cut unfinished')
                             for line in lines), lines)
+
+    def test_in_json_the_drain_and_the_cut_are_counts_of_their_own(self):
+        process = dt.start(self, st.server_argv('--timeout', '30s', '--log-format', 'json'))
+        address = st.Address(
+            process.wait_for_line(r'"msg":"listening on (?P<address>[^"]+)"')['address'])
+        held = st.open_silent(address, 2)
+        self.addCleanup(st.close_all, held)
+        st.wait_until(lambda: accept_queue_length(address.port) == 0, timeout=5)
+        os.kill(process.pid, signal.SIGTERM)
+        draining = json.loads(process.wait_for_line(r'"event":"draining"', timeout=5).string)
+        self.assertEqual((draining['draining'], draining['msg']), (2, 'draining 2 connections'))
+        os.kill(process.pid, signal.SIGINT)
+        self.assertEqual(process.popen.wait(timeout=10), 0)
+        process.stop()
+        records = {record.get('event'): record
+                   for record in map(json.loads, process.lines('stderr'))}
+        self.assertEqual(records['stopping_at_once']['level'], 'warning')
+        self.assertEqual((records['cut']['cut'], records['cut']['msg']),
+                         (2, '2 connections cut unfinished'))
+        self.assertEqual(records['stopped']['accepted'], 2)
 
 
 class DatagramDrain(unittest.TestCase):

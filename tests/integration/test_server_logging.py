@@ -2,7 +2,8 @@
 with stderr a pipe that nobody reads, silent clients' time outs and a flood of log lines still
 leave good clients served at once, the dropped lines are counted and reported once the reader
 is back, and SIGTERM stops the server in bounded time. --log-format json writes one JSON object
-per line with time, level and msg.
+per line with time, level and msg, the event and peer where they apply, and the counters of the
+summary lines (SIGUSR1's counters, draining, stopped) as numbers of their own.
 """
 
 import json
@@ -11,6 +12,7 @@ import re
 import resource
 import selectors
 import signal
+import socket
 import sys
 import time
 import unittest
@@ -124,6 +126,26 @@ JSON_LISTENING_RE = r'"msg":"listening on (?P<address>[^"]+)"'
 RFC3339_MS_UTC = r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z'
 
 
+# A welcomed, a rejected, an empty and a silent client, as /status.json names the counters.
+EXPECTED_COUNTERS = {'accepted': 4, 'welcomed': 1, 'rejected': 1, 'empty': 1, 'timed_out': 1,
+                     'refused': 0, 'errors': 0, 'dropped_loop': 0, 'dropped_over_rate': 0,
+                     'dropped_unbound_sender': 0, 'bad_proxy_header': 0}
+
+
+def counters_when_idle(test, process, timeout=5):
+    """SIGUSR1 until the counters line says no connection is open (a client has its reply a
+    moment before the server's close); returns that line's JSON object."""
+    deadline = time.monotonic() + timeout
+    while True:
+        os.kill(process.pid, signal.SIGUSR1)
+        record = json.loads(process.wait_for_line(r'"event":"counters"').string)
+        if record['open'] == 0:
+            return record
+        test.assertEqual(record['open'], 1, record)
+        test.assertLess(time.monotonic(), deadline, f'a connection stays open: {record}')
+        time.sleep(0.05)
+
+
 class JsonFormat(unittest.TestCase):
     def test_every_line_is_a_json_object_with_time_level_and_msg(self):
         process = dt.start(self, st.server_argv('--log-format', 'json', '--log-level', 'debug',
@@ -131,9 +153,13 @@ class JsonFormat(unittest.TestCase):
         address = st.Address(process.wait_for_line(JSON_LISTENING_RE)['address'])
         self.assertEqual(st.stream_exchange(address, b'1'), st.WELCOME)
         self.assertEqual(st.stream_exchange(address, b'"quoted"\n\\'), st.GO_OUT)
+        with st.connect(address) as empty:
+            empty.shutdown(socket.SHUT_WR)
+            self.assertEqual(st.recv_until_eof(empty), st.GO_OUT)
         with st.connect(address) as silent:
             self.assertEqual(st.closed_by_peer(silent, timeout=5), 'eof')
         process.wait_for_line(r'"level":"warning","event":"time_out","peer":"127\.0\.0\.1:\d+","msg":"time out: ')
+        counters = counters_when_idle(self, process)
         self.assertEqual(process.stop(), 0)
 
         lines = process.lines('stderr')
@@ -149,14 +175,28 @@ class JsonFormat(unittest.TestCase):
         # What a line is about, as keys of its own: the event, and the peer where there is one.
         events = {(record.get('event'), record.get('peer') is not None) for record in records}
         for expected in (('listening', False), ('welcomed', True), ('rejected', True),
-                         ('time_out', True), ('stopped', False)):
+                         ('time_out', True), ('counters', False), ('stopping', False),
+                         ('draining', False), ('stopped', False)):
             self.assertIn(expected, events)
         for record in records:
             if 'peer' in record:
                 self.assertIn(record['peer'], record['msg'])
-        messages = [record['msg'] for record in records]
-        self.assertTrue(any(re.match(r'stopped: 3 accepted, 1 welcomed, 1 rejected, 1 timed out',
-                                     message) for message in messages), messages)
+
+        # The summaries' counters as numbers: the text sums rejected and empty, the keys do not.
+        self.assertEqual(counters, {**counters, **EXPECTED_COUNTERS, 'open': 0})
+        self.assertRegex(counters['msg'], r'^counters: 4 accepted, 1 welcomed, 2 rejected, '
+                                          r'1 timed out, 0 refused, 0 errors, 0 open$')
+        by_event = {record.get('event'): record for record in records}
+        self.assertEqual(by_event['draining']['draining'], 0)
+        self.assertEqual(by_event['draining']['msg'], 'draining 0 connections')
+        stopped = by_event['stopped']
+        self.assertEqual(stopped, {**stopped, **EXPECTED_COUNTERS})
+        self.assertNotIn('open', stopped)
+        self.assertRegex(stopped['msg'], r'^stopped: 4 accepted, 1 welcomed, 2 rejected, '
+                                         r'1 timed out, 0 refused, 0 errors$')
+        for record in (counters, stopped):
+            for key in EXPECTED_COUNTERS:
+                self.assertIs(type(record[key]), int, (key, record))
 
 
 if __name__ == '__main__':

@@ -1,12 +1,12 @@
 """--metrics ADDR (B7): after a known mix of clients, /metrics says exactly what happened, in the
 Prometheus text format as a real parser reads it; /status.json and the status page at / agree
-with it, the page as a real (headless) browser renders it; the endpoint is hardened (404, 405,
+with it, the page as a real (headless) browser renders it under load; the endpoint is hardened (404, 405,
 400, 431, 408, 503 over the cap of concurrent scrapes) and serves every address form.
 """
 
 import json
 import os
-import re
+import signal
 import socket
 import sys
 import threading
@@ -14,6 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+import devtools_pipe  # noqa: E402
 import doorman_testing as dt  # noqa: E402
 import metrics_testing as mt  # noqa: E402
 import server_testing as st  # noqa: E402
@@ -260,59 +261,94 @@ class StartUp(unittest.TestCase):
         self.assertIn(f'127.0.0.1:{port}', stderr)
 
 
-def page_values(dom):
-    """{element id: text} of the status page's leaf elements that have an id."""
-    return dict(re.findall(r'id="([a-z0-9_-]+)"[^>]*>([^<]*)<', dom))
+# Good clients for at most LOAD_SECONDS (stopped once the screenshot is taken); bad ones for
+# BURST_SECONDS, once the chart has BURST_AT points (so the chart shows them come and go); the
+# screenshot at CHART_POINTS points, under load.
+LOAD_SECONDS = 20
+BURST_SECONDS = 4
+BURST_AT = 3
+CHART_POINTS = 9  # the page adds a point a second, from its second poll on
+# Every element of the page that has an id: {id: its text}.
+PAGE_VALUES_JS = ('JSON.stringify(Object.fromEntries(Array.from(document.querySelectorAll("[id]"),'
+                  ' element => [element.id, element.textContent])))')
+# How many points the chart's line of accepted connections has.
+CHART_POINTS_JS = ('((line) => line ? line.getAttribute("points").trim().split(/\\s+/).length : 0)'
+                   '(document.getElementById("line-accepted"))')
+# The highest rate on the chart: its axis' top label.
+CHART_PEAK_JS = 'Number(document.querySelector("#chart text").textContent)'
+
+
+def status_page_screenshot():
+    """Where the test leaves its screenshot: build/status-page.png (docs/status-page.png is a
+    copy of it, see docs/deployment.md)."""
+    return os.path.join(dt.build_dir(), 'status-page.png')
 
 
 @unittest.skipUnless(mt.chromium(), 'no headless Chromium (chromium-headless-shell) installed')
 class StatusPageInABrowser(unittest.TestCase):
+    """The page in a real browser, in real time: it polls /status.json every second while
+    doorman-bench loads the server at a bounded rate, its chart fills, a screenshot is taken;
+    once the load is over, every number it shows is /status.json's."""
+
     def test_the_page_shows_what_status_json_says(self):
         server, metrics = mt.start_metrics_server(self, '--timeout', '0.2', threads=2)
         url = f'http://{metrics.host}:{metrics.port}/'
+        browser = devtools_pipe.Browser(self, mt.chromium(), url)
+        browser.wait_for('document.getElementById("last-update").textContent !== "never"',
+                         timeout=10)
 
-        # Light load while the browser watches: good and bad clients, a few silent ones.
+        # The load, bounded in rate and time: good clients, a burst of bad ones, and silent ones
+        # that time out.
+        bench = dt.load_generator(self)
+        common = ['--connect', server.address.text, '--json', '--no-progress']
+        loads = [dt.start(self, [bench, *common, '--rate', '400',
+                                 '--duration', f'{LOAD_SECONDS}s'])]
         stop = threading.Event()
+        silent = []
+        self.addCleanup(st.close_all, silent)
 
-        def load():
-            while not stop.is_set():
-                st.stream_exchange(server.address, b'1')
-                st.stream_exchange(server.address, b'x')
-                time.sleep(0.01)
+        def keep_some_silent():
+            while not stop.wait(0.1):
+                silent.append(st.connect(server.address))
 
-        loader = threading.Thread(target=load, daemon=True)
-        loader.start()
+        silencer = threading.Thread(target=keep_some_silent, daemon=True)
+        silencer.start()
         try:
-            silent = [st.connect(server.address) for _ in range(3)]
-            time.sleep(0.3)  # let a rate build up for the chart: not a synchronisation
-            screenshot = os.path.join(dt.build_dir(), 'status-page.png')
-            if os.path.exists(screenshot):
-                os.unlink(screenshot)
-            # Timers run on virtual time here, so the chart has few points: the counters are
-            # what this screenshot shows.
-            result = dt.run(mt.browser_argv(self, url, '--window-size=1000,1000',
-                                            f'--screenshot={screenshot}', budget_ms=4000),
-                            timeout=60)
-            self.assertTrue(os.path.getsize(screenshot) > 10_000, result)
+            browser.wait_for(f'{CHART_POINTS_JS} >= {BURST_AT}', timeout=2 * BURST_AT)
+            loads.append(dt.start(self, [bench, *common, '--rate', '200', '--duration',
+                                         f'{BURST_SECONDS}s', '--message', 'guess', '--expect',
+                                         st.GO_OUT.decode()]))
+            points = browser.wait_for(f'(points => points >= {CHART_POINTS} && points)'
+                                      f'({CHART_POINTS_JS})', timeout=2 * CHART_POINTS)
+            png = browser.screenshot()
+            peak, rate = browser.evaluate(f'[{CHART_PEAK_JS}, '
+                                          f'Number(document.getElementById("rate").textContent)]')
         finally:
             stop.set()
-            loader.join(timeout=10)
-            st.close_all(silent)
-        server.process.wait_for_line(r'time out', timeout=5)
+            silencer.join(timeout=5)
+            os.kill(loads[0].pid, signal.SIGINT)  # ends the run early, with its report
+        with open(status_page_screenshot(), 'wb') as file:
+            file.write(png)
+        self.assertTrue(png.startswith(b'\x89PNG\r\n\x1a\n') and len(png) > 10_000, len(png))
+        self.assertGreaterEqual(points, CHART_POINTS)
+        self.assertGreater(peak, 1, 'the chart has no load on it')
+        self.assertGreater(rate, 0, 'the page shows no connection per second under load')
+        for load, statuses in zip(loads, ((0, 130), (0,))):  # 130: interrupted, by SIGINT
+            self.assertIn(load.wait(timeout=BURST_SECONDS + 10), statuses, load.output())
+            self.assertGreater(json.loads(load.output()[0])['ok'], 0, load.output())
 
         # The load is over: the figures hold still, and the page must show them.
+        st.close_all(silent)
         wait_until_idle(self, metrics, timeout=10)
         status = json.loads(mt.get(metrics, '/status.json').body)
-        code, dom, errors = dt.run(mt.browser_argv(self, url, '--dump-dom', budget_ms=2500),
-                                   timeout=60)
-        self.assertEqual(code, 0, errors)
-        shown = page_values(dom)
+        shown = json.loads(browser.evaluate(f'poll().then(() => {PAGE_VALUES_JS})'))
         for name, value in status['counters'].items():
             if f'count-{name}' in shown:
                 with self.subTest(counter=name):
                     self.assertEqual(shown[f'count-{name}'], str(value))
         self.assertEqual(len([key for key in shown if key.startswith('count-')]), 7)
-        self.assertGreater(int(shown['count-welcomed']), 0)
+        for name in ('welcomed', 'rejected', 'timed_out'):
+            self.assertGreater(int(shown[f'count-{name}']), 0, name)
         self.assertEqual(shown['active'], '0')
         self.assertEqual(shown['version'], status['version'])
         self.assertRegex(shown['uptime'], r'^\d+s$|m ')

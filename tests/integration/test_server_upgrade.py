@@ -79,19 +79,6 @@ class PidFile(unittest.TestCase):
         self.assertIn('create pid file', stderr)
 
 
-def load_generator(test):
-    """doorman-bench from the build under test, or from the plain build when this one (a
-    sanitizer build, which leaves the bench out) has none: the load need not be instrumented."""
-    try:
-        return dt.binary('doorman-bench')
-    except FileNotFoundError:
-        plain = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'build',
-                             'doorman-bench')
-        if not os.access(plain, os.X_OK):
-            test.skipTest('doorman-bench is not built here (DOORMAN_BUILD_BENCH=OFF)')
-        return plain
-
-
 class Upgrade(unittest.TestCase):
     def upgrade_under_load(self, listen):
         directory = dt.temp_dir(self)
@@ -99,7 +86,7 @@ class Upgrade(unittest.TestCase):
         server = st.start_server(self, '--pid-file', pid_path, listen=(listen,), threads=2)
         old_pid = server.pid
         self.assertEqual(read_pid(pid_path), old_pid)
-        bench = dt.start(self, [load_generator(self), '--connect', server.address.text,
+        bench = dt.start(self, [dt.load_generator(self), '--connect', server.address.text,
                                 '--concurrency', '50', '--duration', '4s', '--json',
                                 '--no-progress'])
         time.sleep(1)  # the load runs before, during and after the upgrade

@@ -49,6 +49,18 @@ def binary(name):
     return path
 
 
+def load_generator(test):
+    """doorman-bench from the build under test, or from the plain build when this one (a
+    sanitizer build, which leaves the bench out) has none: the load need not be instrumented."""
+    try:
+        return binary('doorman-bench')
+    except FileNotFoundError:
+        plain = os.path.join(SUPPORT_DIR, '..', '..', 'build', 'doorman-bench')
+        if not os.access(plain, os.X_OK):
+            test.skipTest('doorman-bench is not built here (DOORMAN_BUILD_BENCH=OFF)')
+        return plain
+
+
 def support_script(name):
     """A Python script in tests/support, as an argv prefix run by this same interpreter."""
     return [sys.executable, os.path.join(SUPPORT_DIR, name)]

@@ -5,7 +5,6 @@ with --metrics and the address it logged, a bounded raw HTTP/1.1 client over any
 Every socket has a timeout, every wait is bounded.
 """
 
-import os
 import shutil
 import socket
 import sys
@@ -90,13 +89,3 @@ def chromium():
         if path:
             return path
     return None
-
-
-def browser_argv(test, url, *extra, budget_ms=4000):
-    """Headless Chromium's command line for `url`, with a profile of the test's own; a virtual
-    time budget (fast-forwarded timers) unless `budget_ms` is None."""
-    profile = os.path.join(st.dt.temp_dir(test), 'chromium-profile')
-    return [chromium(), '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-            '--disable-extensions', '--disable-background-networking', '--disable-sync',
-            '--disable-dev-shm-usage', '--hide-scrollbars', '--user-data-dir=' + profile,
-            *([f'--virtual-time-budget={budget_ms}'] if budget_ms else []), *extra, url]

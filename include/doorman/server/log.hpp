@@ -81,7 +81,8 @@ class Log {
   }
 
   // At most kBurst lines of `kind` a second; the ones held back are told as one line, "N more
-  // time outs in the last second", before the next one or at the latest a second later.
+  // time outs in the last second", before the next one or at the latest a second later. In JSON
+  // that line has the kind's event and "suppressed":N.
   template <typename... Args>
   void warning_limited(LogKind kind, fmt::format_string<Args...> format, Args&&... args) const {
     if (enabled(LogLevel::warning) && admit(kind, LogLevel::warning)) {
@@ -96,9 +97,10 @@ class Log {
     }
   }
   template <typename... Args>
-  void error_limited(LogKind kind, fmt::format_string<Args...> format, Args&&... args) const {
+  void error_limited(LogKind kind, LogFields fields, fmt::format_string<Args...> format,
+                     Args&&... args) const {
     if (enabled(LogLevel::error) && admit(kind, LogLevel::error)) {
-      write(LogLevel::error, format, std::forward<Args>(args)...);
+      event(LogLevel::error, fields, format, std::forward<Args>(args)...);
     }
   }
 

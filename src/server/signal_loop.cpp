@@ -1,0 +1,138 @@
+#include "doorman/server/signal_loop.hpp"
+
+#include <string.h>
+
+#include <chrono>
+#include <thread>
+
+#include "doorman/server/service_notifier.hpp"
+
+namespace doorman::server {
+namespace {
+
+const char* signal_name(int signal) {
+  const char* name = ::sigabbrev_np(signal);
+  return name != nullptr ? name : "a signal";
+}
+
+}  // namespace
+
+CounterValues add_up(const std::vector<std::unique_ptr<Worker>>& workers) {
+  CounterValues total;
+  for (const auto& worker : workers)
+    total += worker->counters().read();
+  return total;
+}
+
+std::string tally(const CounterValues& total) {
+  return fmt::format("{} accepted, {} welcomed, {} rejected, {} timed out, {} refused, {} errors",
+                     total.accepted, total.welcomed, total.rejected + total.empty, total.timed_out,
+                     total.refused_over_limit + total.refused_no_descriptors, total.errors);
+}
+
+void SignalLoop::log_counters() const {
+  serving_.log.info("counters: {}, {} open", tally(add_up(serving_.workers)),
+                    serving_.admission.active.load(std::memory_order_relaxed));
+}
+
+int SignalLoop::wait_for_stop() {
+  const Log& log = serving_.log;
+  int signal = 0;
+  for (;;) {
+    if (!upgrade_) {
+      sigwait(&serving_.signals, &signal);
+    } else {
+      // The workers serve meanwhile; this thread looks for the new process's READY=1.
+      const timespec tick{0, 20'000'000};
+      signal = sigtimedwait(&serving_.signals, nullptr, &tick);
+      if (signal < 0) {
+        const Upgrade::State state = upgrade_->poll();
+        if (state == Upgrade::State::failed) {
+          log.error("upgrade failed, still serving: {}", upgrade_->why());
+          upgrade_.reset();
+        }
+        if (state != Upgrade::State::ready) continue;
+        log.info("upgraded: process {} serves the sockets now", upgrade_->pid());
+        serving_.listeners.handed_over();
+        return SIGUSR2;
+      }
+    }
+    if (signal == SIGUSR2) {
+      if (upgrade_) {
+        log.warning("not upgrading on USR2: process {} is still starting", upgrade_->pid());
+        continue;
+      }
+      std::vector<HandedSocket> sockets;
+      for (const auto& handed : serving_.listeners.to_hand_over())
+        sockets.push_back(HandedSocket{handed.fd, handed.unix_file});
+      auto started =
+          Upgrade::start(serving_.relaunch, sockets, serving_.running.environment_password);
+      if (!started) {
+        log.error("upgrade failed, still serving: {}", started.error().message());
+        continue;
+      }
+      log.info("upgrading on USR2: started {} as process {}", serving_.relaunch.executable,
+               started->pid());
+      upgrade_ = std::move(started).value();
+    } else if (signal == SIGHUP) {
+      log.info("reloading on HUP");
+      serving_.reload();
+    } else if (signal == SIGUSR1) {
+      log_counters();
+    } else {
+      return signal;
+    }
+  }
+}
+
+void SignalLoop::drain(int signal) {
+  const Log& log = serving_.log;
+  const auto& workers = serving_.workers;
+  Listeners& listeners = serving_.listeners;
+  const Duration drain_timeout = serving_.running.drain_timeout > Duration::zero()
+                                     ? serving_.running.drain_timeout
+                                     : serving_.running.timeout;
+  log.info(
+      "stopping on {}: the connections in flight have {} to finish; a second signal stops "
+      "at once",
+      signal_name(signal), format_duration(drain_timeout));
+  notify_stopping("draining");
+
+  // Graceful: each worker takes what its listeners hold queued, then its own listeners close
+  // (a new client is refused, never reset); the shared ones close once every worker is done.
+  const auto deadline = loop::Clock::now() + drain_timeout;
+  std::atomic<size_t> queues_drained{0};
+  for (unsigned index = 0; index < workers.size(); ++index) {
+    workers[index]->drain(deadline, [&listeners, &queues_drained, index] {
+      listeners.close_own(index);
+      queues_drained.fetch_add(1, std::memory_order_release);
+    });
+  }
+  while (queues_drained.load(std::memory_order_acquire) < workers.size() &&
+         serving_.finished.load(std::memory_order_acquire) < workers.size() &&
+         loop::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  listeners.close_shared();
+  log.info("draining {} connections", serving_.admission.active.load(std::memory_order_relaxed));
+
+  const timespec poll{0, 20'000'000};
+  while (serving_.finished.load(std::memory_order_acquire) < workers.size()) {
+    siginfo_t second{};
+    if (sigtimedwait(&serving_.signals, &second, &poll) < 0) continue;  // EAGAIN: not yet
+    if (second.si_signo == SIGUSR1) {
+      log_counters();
+      continue;
+    }
+    if (second.si_signo == SIGHUP) {
+      log.warning("not reloading on HUP: the server is stopping");
+      continue;
+    }
+    log.warning("stopping at once on a second signal ({})", signal_name(second.si_signo));
+    for (auto& worker : workers)
+      worker->stop();
+    break;
+  }
+}
+
+}  // namespace doorman::server

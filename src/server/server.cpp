@@ -90,15 +90,16 @@ Failure cannot_start(const Error& error) {
   return {EX_OSERR, error.message()};
 }
 
-// The --metrics endpoint, bound before anything is served; null when there is none.
+// The --metrics endpoint, bound before anything is served (or the socket an upgrade handed
+// over); null when there is none.
 Result<std::unique_ptr<MetricsServer>> open_metrics(
     const Config& config, const std::vector<std::unique_ptr<Worker>>& workers,
-    const Admission& admission, const Log& log) {
+    const Admission& admission, const Log& log, std::optional<Listeners> handed) {
   if (!config.metrics) return std::unique_ptr<MetricsServer>();
   MetricsSources sources{config.type, {}, &admission};
   for (const auto& worker : workers)
     sources.workers.push_back(&worker->counters());
-  return MetricsServer::open(*config.metrics, config, std::move(sources), log);
+  return MetricsServer::open(*config.metrics, config, std::move(sources), log, std::move(handed));
 }
 
 }  // namespace
@@ -125,8 +126,8 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto listeners =
-      *passed ? Result<Listeners>(std::move(**passed)) : Listeners::open(config, config.threads);
+  auto listeners = passed->served ? Result<Listeners>(std::move(*passed->served))
+                                  : Listeners::open(config, config.threads);
   if (!listeners) return cannot_start(with_descriptor_hint(std::move(listeners).error()));
 
   // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
@@ -157,7 +158,7 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
     workers.push_back(std::move(worker).value());
   }
   // Declared after the workers, so destroyed (its thread joined) before their counters.
-  auto metrics = open_metrics(config, workers, admission, log);
+  auto metrics = open_metrics(config, workers, admission, log, std::move(passed->metrics));
   if (!metrics) return cannot_start(with_descriptor_hint(std::move(metrics).error()));
   // Every address bound (the metrics one too) and the password read: root is given up before anyone
   // is served (B10).
@@ -224,7 +225,7 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   notify_ready("serving " + std::to_string(listeners->bound().size()) + " address(es)");
 
   SignalLoop signal_loop(
-      {signals, workers, *listeners, admission, finished, running, relaunch,
+      {signals, workers, *listeners, metrics->get(), admission, finished, running, relaunch,
        Reloading{reread, running, generations, workers, admission, affordable, descriptors, log},
        log});
   signal_loop.drain(signal_loop.wait_for_stop());

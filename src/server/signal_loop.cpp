@@ -52,37 +52,54 @@ int SignalLoop::wait_for_stop() {
           upgrade_.reset();
         }
         if (state != Upgrade::State::ready) continue;
-        log.info("upgraded: process {} serves the sockets now", upgrade_->pid());
+        const pid_t serving = upgrade_->pid();
+        log.info("upgraded: process {} serves the sockets now", serving);
         serving_.listeners.handed_over();
+        if (serving_.metrics != nullptr) serving_.metrics->handed_over();
+        notify_main_pid(serving);
+        upgrade_.reset();  // its own process now, left to run when this one exits
         return SIGUSR2;
       }
     }
     if (signal == SIGUSR2) {
-      if (upgrade_) {
-        log.warning("not upgrading on USR2: process {} is still starting", upgrade_->pid());
-        continue;
-      }
-      std::vector<HandedSocket> sockets;
-      for (const auto& handed : serving_.listeners.to_hand_over())
-        sockets.push_back(HandedSocket{handed.fd, handed.unix_file});
-      auto started =
-          Upgrade::start(serving_.relaunch, sockets, serving_.running.environment_password);
-      if (!started) {
-        log.error("upgrade failed, still serving: {}", started.error().message());
-        continue;
-      }
-      log.info("upgrading on USR2: started {} as process {}", serving_.relaunch.executable,
-               started->pid());
-      upgrade_ = std::move(started).value();
+      start_upgrade();
     } else if (signal == SIGHUP) {
       log.info("reloading on HUP");
       serving_.reload();
     } else if (signal == SIGUSR1) {
       log_counters();
     } else {
+      if (upgrade_) {
+        log.warning("stopping on {} while upgrading: process {} is stopped too",
+                    signal_name(signal), upgrade_->pid());
+        upgrade_->signal(signal);
+      }
       return signal;
     }
   }
+}
+
+void SignalLoop::start_upgrade() {
+  const Log& log = serving_.log;
+  if (upgrade_) {
+    log.warning("not upgrading on USR2: process {} is still starting", upgrade_->pid());
+    return;
+  }
+  std::vector<HandedSocket> sockets;
+  for (const auto& handed : serving_.listeners.to_hand_over())
+    sockets.push_back(HandedSocket{handed.fd, handed.unix_file});
+  if (serving_.metrics != nullptr) {
+    const Listeners::Handed handed = serving_.metrics->to_hand_over();
+    sockets.push_back(HandedSocket{handed.fd, handed.unix_file, true});
+  }
+  auto started = Upgrade::start(serving_.relaunch, sockets, serving_.running.environment_password);
+  if (!started) {
+    log.error("upgrade failed, still serving: {}", started.error().message());
+    return;
+  }
+  log.info("upgrading on USR2: started {} as process {}", serving_.relaunch.executable,
+           started->pid());
+  upgrade_ = std::move(started).value();
 }
 
 void SignalLoop::drain(int signal) {
@@ -96,7 +113,8 @@ void SignalLoop::drain(int signal) {
       "stopping on {}: the connections in flight have {} to finish; a second signal stops "
       "at once",
       signal_name(signal), format_duration(drain_timeout));
-  notify_stopping("draining");
+  // After an upgrade the service goes on, in the new process.
+  if (signal != SIGUSR2) notify_stopping("draining");
 
   // Graceful: each worker takes what its listeners hold queued, then its own listeners close
   // (a new client is refused, never reset); the shared ones close once every worker is done.
@@ -128,11 +146,33 @@ void SignalLoop::drain(int signal) {
       log.warning("not reloading on HUP: the server is stopping");
       continue;
     }
+    if (second.si_signo == SIGUSR2) {
+      log.warning("not upgrading on USR2: the server is stopping");
+      continue;
+    }
     log.warning("stopping at once on a second signal ({})", signal_name(second.si_signo));
     for (auto& worker : workers)
       worker->stop();
+    if (upgrade_) upgrade_->signal(second.si_signo);
     break;
   }
+  if (upgrade_) reap_upgrade(deadline + kUpgradeStopGrace);
+}
+
+void SignalLoop::reap_upgrade(loop::Clock::time_point deadline) {
+  const timespec poll{0, 20'000'000};
+  std::optional<std::string> ended;
+  while (!(ended = upgrade_->exited())) {
+    if (loop::Clock::now() >= deadline) {
+      ended = upgrade_->kill() + ", as it had not stopped in time";
+      break;
+    }
+    siginfo_t more{};
+    if (sigtimedwait(&serving_.signals, &more, &poll) < 0) continue;
+    if (more.si_signo == SIGINT || more.si_signo == SIGTERM) upgrade_->signal(more.si_signo);
+  }
+  serving_.log.info("process {}, started to upgrade, stopped: {}", upgrade_->pid(), *ended);
+  upgrade_.reset();
 }
 
 }  // namespace doorman::server

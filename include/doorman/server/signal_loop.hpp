@@ -4,10 +4,15 @@
 // (upgrade.hpp), until SIGINT or SIGTERM, or an upgrade's new process serving, stops the server;
 // then it drains the workers and waits for them, a second signal stopping them at once. Main
 // thread.
+//
+// A stop while an upgrade's new process is starting (it may serve connections already) stops
+// that process too, with the same signal, and waits for it: no process is left behind. It has
+// the drain's time and kUpgradeStopGrace more, then it is killed.
 
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +24,7 @@
 #include "doorman/server/counters.hpp"
 #include "doorman/server/listeners.hpp"
 #include "doorman/server/log.hpp"
+#include "doorman/server/metrics_server.hpp"
 #include "doorman/server/upgrade.hpp"
 #include "doorman/server/worker.hpp"
 
@@ -30,11 +36,14 @@ std::string tally(const CounterValues& total);
 
 class SignalLoop {
  public:
+  static constexpr std::chrono::seconds kUpgradeStopGrace{2};
+
   // What the loop works on, owned by serve() and alive as long as the loop.
   struct Serving {
     const sigset_t& signals;  // blocked in every thread, taken here alone
     const std::vector<std::unique_ptr<Worker>>& workers;
     Listeners& listeners;
+    MetricsServer* metrics;  // null without --metrics
     const Admission& admission;
     const std::atomic<size_t>& finished;  // workers whose run() has returned
     const Config& running;                // as given, with the reloads applied
@@ -55,6 +64,8 @@ class SignalLoop {
 
  private:
   void log_counters() const;
+  void start_upgrade();
+  void reap_upgrade(loop::Clock::time_point deadline);
 
   Serving serving_;
   std::optional<Upgrade> upgrade_;  // SIGUSR2's new process, until it serves or fails

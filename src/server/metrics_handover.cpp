@@ -18,8 +18,8 @@ bool MetricsServer::is_bound_to(const SocketAddress& bound, const Address& addre
   return false;
 }
 
-Listeners::Handed MetricsServer::to_hand_over() const {
-  return listeners_.to_hand_over().front();
+std::vector<Listeners::Handed> MetricsServer::to_hand_over() const {
+  return listeners_.to_hand_over();  // none once handed over
 }
 
 void MetricsServer::handed_over() {

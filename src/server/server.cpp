@@ -95,7 +95,13 @@ Failure cannot_start(const Error& error) {
 Result<std::unique_ptr<MetricsServer>> open_metrics(
     const Config& config, const std::vector<std::unique_ptr<Worker>>& workers,
     const Admission& admission, const Log& log, std::optional<Listeners> handed) {
-  if (!config.metrics) return std::unique_ptr<MetricsServer>();
+  if (!config.metrics) {
+    if (handed) {
+      log.warning("not serving {}, passed as {}: --metrics is not given",
+                  handed->bound().front().to_string(), kMetricsName);
+    }
+    return std::unique_ptr<MetricsServer>();
+  }
   MetricsSources sources{config.type, {}, &admission};
   for (const auto& worker : workers)
     sources.workers.push_back(&worker->counters());

@@ -89,8 +89,8 @@ void SignalLoop::start_upgrade() {
   for (const auto& handed : serving_.listeners.to_hand_over())
     sockets.push_back(HandedSocket{handed.fd, handed.unix_file});
   if (serving_.metrics != nullptr) {
-    const Listeners::Handed handed = serving_.metrics->to_hand_over();
-    sockets.push_back(HandedSocket{handed.fd, handed.unix_file, true});
+    for (const auto& handed : serving_.metrics->to_hand_over())
+      sockets.push_back(HandedSocket{handed.fd, handed.unix_file, true});
   }
   auto started = Upgrade::start(serving_.relaunch, sockets, serving_.running.environment_password);
   if (!started) {

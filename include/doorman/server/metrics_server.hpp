@@ -59,7 +59,7 @@ class MetricsServer {
   void start();
 
   // SIGUSR2 (upgrade.hpp): the listening socket and its Unix file, for the new process.
-  Listeners::Handed to_hand_over() const;
+  std::vector<Listeners::Handed> to_hand_over() const;
   // The new process serves: scrapes already accepted are answered, the next ones are its own
   // (the socket stays open there), and its file is its to remove. Main thread.
   void handed_over();

@@ -18,13 +18,18 @@ bool MetricsServer::is_bound_to(const SocketAddress& bound, const Address& addre
   return false;
 }
 
+// Only the socket served: a name resolving to several addresses binds each, but one is served.
 std::vector<Listeners::Handed> MetricsServer::to_hand_over() const {
-  return listeners_.to_hand_over();  // none once handed over
+  std::vector<Listeners::Handed> served;
+  for (const Listeners::Handed& handed : listeners_.to_hand_over()) {
+    if (handed.fd == listener_) served.push_back(handed);
+  }
+  return served;  // none once handed over
 }
 
 void MetricsServer::handed_over() {
   listeners_.handed_over();  // its files only, which the metrics thread never touches
-  handing_over_.store(true, std::memory_order_relaxed);
+  handing_over_.store(true, std::memory_order_release);
   loop_.wake();
 }
 

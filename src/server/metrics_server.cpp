@@ -100,7 +100,7 @@ void MetricsServer::run() {
     for (const epoll_event& event : *ready) {
       if (event.data.u64 == loop::EventLoop::kWakeToken) {
         loop_.clear_wake();
-        if (handing_over_.load(std::memory_order_relaxed)) stop_accepting();
+        if (handing_over_.load(std::memory_order_acquire)) stop_accepting();
       } else if (event.data.u64 == kListenerToken) {
         accept_all();
       } else {

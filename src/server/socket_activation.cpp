@@ -91,17 +91,25 @@ Result<SocketType, Failure> servable_type(int fd) {
   return SocketType::stream;
 }
 
-// --metrics' socket, handed over by the server this one upgrades: taken out of `passed`.
-Result<std::optional<Listeners>> take_metrics(std::vector<Passed>& passed) {
+// --metrics' socket, handed over by the server this one upgrades or named so by a socket unit:
+// taken out of `passed`.
+Result<std::optional<Listeners>, Failure> take_metrics(std::vector<Passed>& passed) {
   for (auto one = passed.begin(); one != passed.end(); ++one) {
     const bool with_file = one->name.starts_with(kMetricsFileMarker);
     if (!with_file && one->name != kMetricsName) continue;
+    auto type = servable_type(one->fd.get());
+    if (!type) return std::move(type).error();
+    if (*type != SocketType::stream) {
+      return Failure{EX_UNAVAILABLE, "serve " + label(one->fd.get()) + " as " +
+                                         std::string(kMetricsName) +
+                                         ": a datagram socket, not a listening stream one"};
+    }
     std::vector<Fd> socket;
     socket.push_back(std::move(one->fd));
     const std::string path = with_file ? one->name.substr(kMetricsFileMarker.size()) : "";
     passed.erase(one);
     auto metrics = Listeners::adopt(std::move(socket), SocketType::stream);
-    if (!metrics) return std::move(metrics).error();
+    if (!metrics) return Failure{EX_OSERR, metrics.error().message()};
     if (with_file && metrics->bound().front().to_string() == "unix:" + path) {
       metrics->take_file(path);
     }
@@ -143,11 +151,9 @@ Result<PassedSockets, Failure> adopt_passed_sockets(Config& config, const Log& l
   auto passed = take_passed();
   if (!passed) return std::move(passed).error();
   PassedSockets adopted;
-  if (auto metrics = take_metrics(*passed); !metrics) {
-    return Failure{EX_OSERR, metrics.error().message()};
-  } else {
-    adopted.metrics = std::move(metrics).value();
-  }
+  auto metrics = take_metrics(*passed);
+  if (!metrics) return std::move(metrics).error();
+  adopted.metrics = std::move(metrics).value();
   if (passed->empty()) return adopted;
 
   std::optional<SocketType> type;

@@ -123,6 +123,13 @@ class WithPassedSockets(unittest.TestCase):
             st.connect(st.Address(bound[1]), timeout=2).close()
         self.assertEqual(process.stop(), 0)
 
+    def test_a_datagram_socket_named_doorman_metrics_is_refused(self):
+        process = self.start(['stream:127.0.0.1:0', 'named:doorman-metrics:dgram:127.0.0.1:0'],
+                             '--metrics', '127.0.0.1:0')
+        self.assertEqual(process.wait(timeout=10), st.EX_UNAVAILABLE)
+        self.assertRegex(process.output()[1], r'serve 127\.0\.0\.1:\d+ as doorman-metrics: '
+                                              r'a datagram socket, not a listening stream one')
+
     def test_stream_and_datagram_sockets_together_are_refused(self):
         process = self.start(['stream:127.0.0.1:0', 'dgram:127.0.0.1:0'])
         self.assertEqual(process.wait(10), st.EX_UNAVAILABLE)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The performance figures (P1-P6) in one command: doorman-server beside the reference servers of
 bench/peers, on loopback, every figure also as a ratio to the floor measured in the same
-repetition.
+repetition; and the balancer hop (B12): doorman straight, and through HAProxy sending PROXY v2
+to doorman --proxy-protocol, as ratios to the direct run of the same repetition.
 
     bench/run.py [--build build] [--repetitions 5] [--scale 1] [--quick] [--silent 10000]
                  [--only SCENARIO ...] [--json build/bench-results.json]
@@ -11,16 +12,21 @@ Each server runs pinned to CPU 0 with one worker, doorman-bench pinned to CPU 1.
 repetition every server of a scenario runs once, in an order rotated from one repetition to the
 next, so drift on a shared machine hits all alike. Server CPU comes from the first field of
 /proc/PID/task/*/schedstat (nanoseconds on CPU, summed over the threads) read before and after
-the load, divided by the connections completed. The run sizes scale with --scale or the
+the load, divided by the connections completed (through HAProxy: doorman's and HAProxy's CPU
+together, HAProxy pinned to CPU 0 beside the server; without haproxy in PATH the scenario is
+skipped with one line). The run sizes scale with --scale or the
 BENCH_SCALE environment variable (--quick: 0.25). Python standard library only; the plot is
 drawn by bench/plot.py if matplotlib is there.
 """
 
 import argparse
+import contextlib
 import glob
 import json
 import os
 import platform
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +37,8 @@ import local_server
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BENCH_TIMEOUT = 120  # one doorman-bench run, at most
+HAPROXY_CONFIG = os.path.join(ROOT, 'examples', 'haproxy', 'haproxy.cfg')
+HAPROXY_READY_TIMEOUT = 10
 
 
 def cpu_ns(pid):
@@ -86,12 +94,67 @@ class Bench:
         return json.loads(done.stdout)
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def wait_welcomed(port, timeout=HAPROXY_READY_TIMEOUT):
+    """HAProxy logs no readiness line: ready once a client through it is welcomed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=2) as client:
+                client.sendall(b'1')
+                if client.recv(64) == b'welcome to server!':
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f'HAProxy on port {port} welcomed no client within {timeout} s')
+
+
+class BehindHaproxy:
+    """doorman-server --proxy-protocol behind HAProxy running examples/haproxy/haproxy.cfg (both
+    of its servers the one doorman), HAProxy pinned with the server: what a client reaches."""
+
+    def __init__(self, server_argv):
+        self.server_argv = [*server_argv, '--proxy-protocol']
+
+    @contextlib.contextmanager
+    def running(self):
+        with local_server.running(self.server_argv) as (server, backend_port):
+            front_port = free_port()
+            env = dict(os.environ, FRONT_PORT=str(front_port), DOORMAN1_PORT=str(backend_port),
+                       DOORMAN2_PORT=str(backend_port))
+            haproxy = subprocess.Popen(['taskset', '-c', '0', 'haproxy', '-db', '-f',
+                                        HAPROXY_CONFIG], env=env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            try:
+                wait_welcomed(front_port)
+                yield [server.pid, haproxy.pid], front_port
+            finally:
+                local_server.stop(haproxy)
+
+
+@contextlib.contextmanager
+def serving(server_argv):
+    """([PIDs whose CPU counts], port) of a server command line or a BehindHaproxy."""
+    if isinstance(server_argv, BehindHaproxy):
+        with server_argv.running() as running:
+            yield running
+    else:
+        with local_server.running(server_argv) as (server, port):
+            yield [server.pid], port
+
+
 def load(bench, server_argv, options):
     """Runs doorman-bench with `options` against the server; the figures of that run."""
-    with local_server.running(server_argv) as (server, port):
-        before = cpu_ns(server.pid)
+    with serving(server_argv) as (pids, port):
+        before = sum(cpu_ns(pid) for pid in pids)
         result = bench.run(port, *options)
-        used = cpu_ns(server.pid) - before
+        used = sum(cpu_ns(pid) for pid in pids) - before
     latency = result['connections']['latency_us']
     ok = result['ok']
     return {'ok': ok, 'errors': result['errors'], 'conn_per_s': result['connections_per_second'],
@@ -123,6 +186,7 @@ class Servers:
         self.doorman_two = ['taskset', '-c', '0,1', *doorman[3:-1], '2']
         self.asio_two = ['taskset', '-c', '0,1', os.path.join(peers, 'asio_server'), '--threads',
                          '2', '0']
+        self.doorman_behind_haproxy = BehindHaproxy(doorman)
 
 
 def scenarios(servers, scale, silent):
@@ -170,6 +234,11 @@ def scenarios(servers, scale, silent):
             ('doorman --threads 2', servers.doorman_two, c50),
             ('asio --threads 2', servers.asio_two, c50),
         ], 'floor'),
+        ('balancer', 'B12', f'the balancer hop, 50 concurrent, {count} connections: straight, and '
+                            'through HAProxy (send-proxy-v2) to doorman --proxy-protocol', [
+            ('doorman', servers.doorman, c50),
+            ('doorman via HAProxy', servers.doorman_behind_haproxy, c50),
+        ], 'doorman'),
     ]
 
 
@@ -306,8 +375,8 @@ def fmt_range(cell, unit='', digits=1):
 
 def print_table(title, table, out):
     print(f'\n{title}', file=out)
-    print(f"  {'server':28} {'CPU us/conn':>22} {'x floor':>18} {'conn/s':>22} {'x floor':>18} "
-          f"{'p50 us':>16} {'p99 us':>18} {'x floor p99':>18} errors", file=out)
+    print(f"  {'server':28} {'CPU us/conn':>22} {'x ref':>18} {'conn/s':>22} {'x ref':>18} "
+          f"{'p50 us':>16} {'p99 us':>18} {'x ref p99':>18} errors", file=out)
     for server, row in table.items():
         print(f"  {server:28} {fmt_range(row['cpu_us_per_conn']):>22} "
               f"{fmt_range(row['ratio']['cpu_us_per_conn'], digits=2):>18} "
@@ -348,6 +417,9 @@ def main():
         name, requirement, description = scenario[:3]
         if args.only and name not in args.only:
             continue
+        if name == 'balancer' and shutil.which('haproxy') is None:
+            results.setdefault('skipped', {})[name] = 'haproxy is not installed'
+            continue
         runs = run_scenario(bench, scenario, args.repetitions, log)
         results['scenarios'][name] = {'requirement': requirement, 'description': description,
                                       'reference': scenario[4], 'runs': runs,
@@ -366,6 +438,8 @@ def main():
     for name, scenario in results['scenarios'].items():
         print_table(f"{name} [{scenario['requirement']}]: {scenario['description']} "
                     f"(x: {scenario['reference']})", scenario['summary'], out)
+    for name, why in results.get('skipped', {}).items():
+        print(f'\n{name}: skipped, {why}', file=out)
     for server, memory in results.get('memory', {}).items():
         if 'failed' in memory:
             print(f'\nmemory [P4] {server}: {memory["failed"]}', file=out)

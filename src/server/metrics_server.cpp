@@ -44,14 +44,20 @@ std::string error_response(int status) {
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::open(const Address& address,
                                                            const Config& config,
-                                                           MetricsSources sources, const Log& log) {
+                                                           MetricsSources sources, const Log& log,
+                                                           std::optional<Listeners> handed) {
+  if (handed && !is_bound_to(handed->bound().front(), address)) {
+    log.warning("metrics: not serving the socket handed over on {}: --metrics is {} now",
+                handed->bound().front().to_string(), address.to_string());
+    handed.reset();
+  }
   // The listeners' way of binding, for one stream socket: port claims, Unix files and modes.
   Config endpoint;
   endpoint.listen = {address};
   endpoint.type = SocketType::stream;
   endpoint.backlog = 128;
   endpoint.unix_mode = config.unix_mode;
-  auto listeners = Listeners::open(endpoint, 1);
+  auto listeners = handed ? Result<Listeners>(std::move(*handed)) : Listeners::open(endpoint, 1);
   if (!listeners) return std::move(listeners).error();
   auto loop = loop::EventLoop::create();
   if (!loop) return std::move(loop).error();
@@ -94,6 +100,7 @@ void MetricsServer::run() {
     for (const epoll_event& event : *ready) {
       if (event.data.u64 == loop::EventLoop::kWakeToken) {
         loop_.clear_wake();
+        if (handing_over_.load(std::memory_order_acquire)) stop_accepting();
       } else if (event.data.u64 == kListenerToken) {
         accept_all();
       } else {
@@ -114,7 +121,7 @@ int MetricsServer::next_timeout_ms() const {
 }
 
 void MetricsServer::accept_all() {
-  if (accept_resume_ > now_) return;
+  if (accept_resume_ > now_ || listener_ < 0) return;
   for (size_t attempt = 0; attempt < kAcceptsPerWakeUp; ++attempt) {
     const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -254,7 +261,7 @@ void MetricsServer::linger(Client& client) {
 void MetricsServer::expire() {
   if (accept_resume_ != loop::Clock::time_point::min() && accept_resume_ <= now_) {
     accept_resume_ = loop::Clock::time_point::min();
-    (void)loop_.modify(listener_, EPOLLIN, kListenerToken);
+    if (listener_ >= 0) (void)loop_.modify(listener_, EPOLLIN, kListenerToken);
   }
   std::vector<int> due;
   for (const auto& [fd, client] : clients_) {

@@ -3,14 +3,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <string.h>
-#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>
@@ -18,12 +15,14 @@
 #include <vector>
 
 #include "doorman/server/counter_log.hpp"
+#include "doorman/server/descriptor_budget.hpp"
 #include "doorman/server/listeners.hpp"
 #include "doorman/server/metrics_server.hpp"
 #include "doorman/server/pid_file.hpp"
 #include "doorman/server/privileges.hpp"
 #include "doorman/server/reload.hpp"
 #include "doorman/server/service_notifier.hpp"
+#include "doorman/server/signal_loop.hpp"
 #include "doorman/server/socket_activation.hpp"
 #include "doorman/server/upgrade.hpp"
 #include "doorman/server/worker.hpp"
@@ -31,77 +30,6 @@
 
 namespace doorman::server {
 namespace {
-
-// Below this many connections at once, a limit that comes from the descriptor limit is warned
-// about: it is a machine's default (1024) or less, not a choice.
-constexpr size_t kFewConnections = 1000;
-
-// Descriptors a server needs besides its connections: stdio and a margin, the listening
-// sockets (a name may resolve to several addresses, each with a socket per worker), and per
-// worker its epoll, eventfd, reserve and the one connection it may hold while refusing it.
-size_t descriptors_besides_connections(const Config& config, const Listeners& listeners) {
-  return 8 + listeners.socket_count() + size_t{config.threads} * 4 +
-         (config.metrics ? MetricsServer::kDescriptors : 0);
-}
-
-// Running out of descriptors at start-up is a limit the user can change: say which.
-Error with_descriptor_hint(Error error) {
-  if (error.code() != EMFILE && error.code() != ENFILE) return error;
-  rlimit limit{};
-  ::getrlimit(RLIMIT_NOFILE, &limit);
-  const std::string hint =
-      error.code() == EMFILE
-          ? "the descriptor limit is " + std::to_string(limit.rlim_cur) +
-                " (ulimit -n, LimitNOFILE=): raise it, or use fewer --threads or --listen"
-          : "the system's descriptor table is full (fs.file-max)";
-  return Error(error.operation(), error.address(), error.code(), hint);
-}
-
-// The soft limit is often 1024 while the hard limit allows far more: take what we may.
-size_t raise_descriptor_limit(const Log& log) {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit raised = limit;
-    raised.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
-      limit = raised;
-    } else {
-      log.warning("cannot raise the descriptor limit from {}: {}", limit.rlim_cur,
-                  describe_errno(errno));
-    }
-  }
-  return limit.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(limit.rlim_cur);
-}
-
-const char* signal_name(int signal) {
-  const char* name = ::sigabbrev_np(signal);
-  return name != nullptr ? name : "a signal";
-}
-
-CounterValues add_up(const std::vector<std::unique_ptr<Worker>>& workers) {
-  CounterValues total;
-  for (const auto& worker : workers)
-    total += worker->counters().read();
-  return total;
-}
-
-// The counters: line (SIGUSR1), also while draining.
-void log_counters(const Log& log, const CounterValues& total, size_t open) {
-  const CounterCounts counts = counter_counts(total, open);
-  log.event(LogLevel::info, {"counters", "", counts}, "counters: {}, {} open", tally(total), open);
-}
-
-// --max-connections as applied: at most what the descriptors allow, all of that when not given.
-size_t admitted_at_most(size_t given, size_t affordable, size_t descriptors, const Log& log) {
-  if (given == 0) return affordable;
-  if (given > affordable) {
-    log.warning("--max-connections {} is more than the descriptor limit {} allows: using {}", given,
-                descriptors, affordable);
-    return affordable;
-  }
-  return given;
-}
 
 // SIGHUP (B5): everything is read first, and only a configuration read in full is applied, so a
 // reload that fails changes nothing. Workers get a new immutable Settings each; every one built
@@ -164,15 +92,22 @@ Failure cannot_start(const Error& error) {
   return {EX_OSERR, error.message()};
 }
 
-// The --metrics endpoint, bound before anything is served; null when there is none.
+// The --metrics endpoint, bound before anything is served (or the socket an upgrade handed
+// over); null when there is none.
 Result<std::unique_ptr<MetricsServer>> open_metrics(
     const Config& config, const std::vector<std::unique_ptr<Worker>>& workers,
-    const Admission& admission, const Log& log) {
-  if (!config.metrics) return std::unique_ptr<MetricsServer>();
+    const Admission& admission, const Log& log, std::optional<Listeners> handed) {
+  if (!config.metrics) {
+    if (handed) {
+      log.warning("not serving {}, passed as {}: --metrics is not given",
+                  handed->bound().front().to_string(), kMetricsName);
+    }
+    return std::unique_ptr<MetricsServer>();
+  }
   MetricsSources sources{config.type, {}, &admission};
   for (const auto& worker : workers)
     sources.workers.push_back(&worker->counters());
-  return MetricsServer::open(*config.metrics, config, std::move(sources), log);
+  return MetricsServer::open(*config.metrics, config, std::move(sources), log, std::move(handed));
 }
 
 }  // namespace
@@ -199,8 +134,8 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto listeners =
-      *passed ? Result<Listeners>(std::move(**passed)) : Listeners::open(config, config.threads);
+  auto listeners = passed->served ? Result<Listeners>(std::move(*passed->served))
+                                  : Listeners::open(config, config.threads);
   if (!listeners) return cannot_start(with_descriptor_hint(std::move(listeners).error()));
 
   // Admitting no more connections than there are descriptors for keeps EMFILE away: a refusal
@@ -231,7 +166,7 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
     workers.push_back(std::move(worker).value());
   }
   // Declared after the workers, so destroyed (its thread joined) before their counters.
-  auto metrics = open_metrics(config, workers, admission, log);
+  auto metrics = open_metrics(config, workers, admission, log, std::move(passed->metrics));
   if (!metrics) return cannot_start(with_descriptor_hint(std::move(metrics).error()));
   // Every address bound (the metrics one too) and the password read: root is given up before anyone
   // is served (B10).
@@ -297,100 +232,11 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
 
   notify_ready("serving " + std::to_string(listeners->bound().size()) + " address(es)");
 
-  const Reloading reload{reread,    running,    generations, workers,
-                         admission, affordable, descriptors, log};
-  int signal = 0;
-  std::optional<Upgrade> upgrade;  // SIGUSR2's new process, until it serves or fails
-  for (;;) {
-    if (!upgrade) {
-      sigwait(&signals, &signal);
-    } else {
-      // The workers serve meanwhile; this thread looks for the new process's READY=1.
-      const timespec tick{0, 20'000'000};
-      signal = sigtimedwait(&signals, nullptr, &tick);
-      if (signal < 0) {
-        const Upgrade::State state = upgrade->poll();
-        if (state == Upgrade::State::failed) {
-          log.error("upgrade failed, still serving: {}", upgrade->why());
-          upgrade.reset();
-        }
-        if (state != Upgrade::State::ready) continue;
-        log.info("upgraded: process {} serves the sockets now", upgrade->pid());
-        listeners->handed_over();
-        signal = SIGUSR2;
-        break;
-      }
-    }
-    if (signal == SIGUSR2) {
-      if (upgrade) {
-        log.warning("not upgrading on USR2: process {} is still starting", upgrade->pid());
-        continue;
-      }
-      std::vector<HandedSocket> sockets;
-      for (const auto& handed : listeners->to_hand_over())
-        sockets.push_back(HandedSocket{handed.fd, handed.unix_file});
-      auto started = Upgrade::start(relaunch, sockets, running.environment_password);
-      if (!started) {
-        log.error("upgrade failed, still serving: {}", started.error().message());
-        continue;
-      }
-      log.info("upgrading on USR2: started {} as process {}", relaunch.executable, started->pid());
-      upgrade = std::move(started).value();
-    } else if (signal == SIGHUP) {
-      log.info("reloading on HUP");
-      reload();
-    } else if (signal == SIGUSR1) {
-      log_counters(log, add_up(workers), admission.active.load(std::memory_order_relaxed));
-    } else {
-      break;
-    }
-  }
-  const Duration drain_timeout =
-      running.drain_timeout > Duration::zero() ? running.drain_timeout : running.timeout;
-  log.event(LogLevel::info, {"stopping", ""},
-            "stopping on {}: the connections in flight have {} to finish; a second signal stops "
-            "at once",
-            signal_name(signal), format_duration(drain_timeout));
-  notify_stopping("draining");
-
-  // Graceful: each worker takes what its listeners hold queued, then its own listeners close
-  // (a new client is refused, never reset); the shared ones close once every worker is done.
-  const auto deadline = loop::Clock::now() + drain_timeout;
-  std::atomic<size_t> queues_drained{0};
-  for (unsigned index = 0; index < workers.size(); ++index) {
-    workers[index]->drain(deadline, [&listeners, &queues_drained, index] {
-      listeners->close_own(index);
-      queues_drained.fetch_add(1, std::memory_order_release);
-    });
-  }
-  while (queues_drained.load(std::memory_order_acquire) < workers.size() &&
-         finished.load(std::memory_order_acquire) < workers.size() &&
-         loop::Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  listeners->close_shared();
-  const size_t draining = admission.active.load(std::memory_order_relaxed);
-  const LogCount draining_count[] = {{"draining", draining}};
-  log.event(LogLevel::info, {"draining", "", draining_count}, "draining {} connections", draining);
-
-  const timespec poll{0, 20'000'000};
-  while (finished.load(std::memory_order_acquire) < workers.size()) {
-    siginfo_t second{};
-    if (sigtimedwait(&signals, &second, &poll) < 0) continue;  // EAGAIN: not yet
-    if (second.si_signo == SIGUSR1) {
-      log_counters(log, add_up(workers), admission.active.load(std::memory_order_relaxed));
-      continue;
-    }
-    if (second.si_signo == SIGHUP) {
-      log.warning("not reloading on HUP: the server is stopping");
-      continue;
-    }
-    log.event(LogLevel::warning, {"stopping_at_once", ""},
-              "stopping at once on a second signal ({})", signal_name(second.si_signo));
-    for (auto& worker : workers)
-      worker->stop();
-    break;
-  }
+  SignalLoop signal_loop(
+      {signals, workers, *listeners, metrics->get(), admission, finished, running, relaunch,
+       Reloading{reread, running, generations, workers, admission, affordable, descriptors, log},
+       log});
+  signal_loop.drain(signal_loop.wait_for_stop());
   threads.clear();  // joins
   size_t cut = 0;
   for (const auto& worker : workers)

@@ -91,6 +91,33 @@ Result<SocketType, Failure> servable_type(int fd) {
   return SocketType::stream;
 }
 
+// --metrics' socket, handed over by the server this one upgrades or named so by a socket unit:
+// taken out of `passed`.
+Result<std::optional<Listeners>, Failure> take_metrics(std::vector<Passed>& passed) {
+  for (auto one = passed.begin(); one != passed.end(); ++one) {
+    const bool with_file = one->name.starts_with(kMetricsFileMarker);
+    if (!with_file && one->name != kMetricsName) continue;
+    auto type = servable_type(one->fd.get());
+    if (!type) return std::move(type).error();
+    if (*type != SocketType::stream) {
+      return Failure{EX_UNAVAILABLE, "serve " + label(one->fd.get()) + " as " +
+                                         std::string(kMetricsName) +
+                                         ": a datagram socket, not a listening stream one"};
+    }
+    std::vector<Fd> socket;
+    socket.push_back(std::move(one->fd));
+    const std::string path = with_file ? one->name.substr(kMetricsFileMarker.size()) : "";
+    passed.erase(one);
+    auto metrics = Listeners::adopt(std::move(socket), SocketType::stream);
+    if (!metrics) return Failure{EX_OSERR, metrics.error().message()};
+    if (with_file && metrics->bound().front().to_string() == "unix:" + path) {
+      metrics->take_file(path);
+    }
+    return std::optional<Listeners>(std::move(metrics).value());
+  }
+  return std::optional<Listeners>{};
+}
+
 }  // namespace
 
 Result<Listeners> Listeners::adopt(std::vector<Fd> sockets, SocketType type) {
@@ -120,10 +147,14 @@ Result<Listeners> Listeners::adopt(std::vector<Fd> sockets, SocketType type) {
   return listeners;
 }
 
-Result<std::optional<Listeners>, Failure> adopt_passed_sockets(Config& config, const Log& log) {
+Result<PassedSockets, Failure> adopt_passed_sockets(Config& config, const Log& log) {
   auto passed = take_passed();
   if (!passed) return std::move(passed).error();
-  if (passed->empty()) return std::optional<Listeners>{};
+  PassedSockets adopted;
+  auto metrics = take_metrics(*passed);
+  if (!metrics) return std::move(metrics).error();
+  adopted.metrics = std::move(metrics).value();
+  if (passed->empty()) return adopted;
 
   std::optional<SocketType> type;
   int first = -1;
@@ -176,7 +207,8 @@ Result<std::optional<Listeners>, Failure> adopt_passed_sockets(Config& config, c
     log.info("serving {} {} socket(s) passed by the service manager ({})", count, to_string(*type),
              names.empty() ? "unnamed" : names);
   }
-  return std::optional<Listeners>(std::move(listeners).value());
+  adopted.served = std::move(listeners).value();
+  return adopted;
 }
 
 }  // namespace doorman::server

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "doorman/server/password_source.hpp"
+#include "doorman/server/service_notifier.hpp"
 
 extern char** environ;
 
@@ -28,7 +29,8 @@ bool is_replaced_variable(std::string_view entry) {
        {"LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET="}) {
     if (entry.starts_with(name)) return true;
   }
-  return entry.starts_with(std::string(kPasswordVariable) + "=");
+  return entry.starts_with(std::string(kPasswordVariable) + "=") ||
+         entry.starts_with(std::string(kServiceNotifyVariable) + "=");
 }
 
 // An abstract Unix datagram socket nobody else names: no file to clean up.
@@ -114,11 +116,19 @@ Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<Hande
     // A path with a ':' cannot be a name: that file stays where it is when the new one exits.
     const bool nameable =
         !socket.unix_file.empty() && socket.unix_file.find(':') == std::string::npos;
-    names += nameable ? std::string(kUnixFileMarker) + socket.unix_file : std::string(kUpgradeName);
+    if (socket.metrics) {
+      names +=
+          nameable ? std::string(kMetricsFileMarker) + socket.unix_file : std::string(kMetricsName);
+    } else {
+      names +=
+          nameable ? std::string(kUnixFileMarker) + socket.unix_file : std::string(kUpgradeName);
+    }
   }
   environment.push_back("LISTEN_FDS=" + std::to_string(sockets.size()));
   environment.push_back("LISTEN_FDNAMES=" + names);
   environment.push_back("NOTIFY_SOCKET=" + notify_name);
+  // Under systemd the new process goes on telling it how it does (service_notifier.hpp).
+  environment.push_back(std::string(kServiceNotifyVariable) + "=" + service_notify_socket());
   // DOORMAN_PASSWORD was scrubbed at start: the new process gets it as the old one did.
   if (password) environment.push_back(std::string(kPasswordVariable) + "=" + *password);
   environment.push_back("LISTEN_PID=" + std::string(24, '0'));
@@ -156,6 +166,14 @@ Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<Hande
       if (::dup2(copies[at], first + static_cast<int>(at)) < 0) ::_exit(126);
     }
     write_number(listen_pid, ::getpid());
+    // A new program starts with the signals as a shell gives them: none blocked (this thread
+    // blocks the ones it waits for), SIGPIPE not ignored; or it could not be stopped.
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    ::sigaction(SIGPIPE, &default_action, nullptr);
     ::execve(relaunch.executable.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
@@ -190,6 +208,23 @@ Upgrade::State Upgrade::poll() {
     return State::failed;
   }
   return State::starting;
+}
+
+void Upgrade::signal(int number) const noexcept {
+  ::kill(pid_, number);
+}
+
+std::optional<std::string> Upgrade::exited() {
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  return exit_reason(status);
+}
+
+std::string Upgrade::kill() {
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  return exit_reason(status);
 }
 
 }  // namespace doorman::server

@@ -177,6 +177,22 @@ class StreamDrain(unittest.TestCase):
                          (2, '2 connections cut unfinished'))
         self.assertEqual(records['stopped']['accepted'], 2)
 
+    def test_usr2_while_draining_neither_upgrades_nor_cuts(self):
+        server = st.start_server(self, '--timeout', '30s')
+        held = st.open_silent(server.address, 1)
+        self.addCleanup(st.close_all, held)
+        st.wait_until(lambda: accept_queue_length(server.address.port) == 0, timeout=5)
+        os.kill(server.pid, signal.SIGTERM)
+        server.process.wait_for_line(r'\binfo draining 1 connections$', timeout=5)
+        os.kill(server.pid, signal.SIGUSR2)
+        server.process.wait_for_line(r'\bwarning not upgrading on USR2: the server is stopping$',
+                                     timeout=5)
+        held[0].sendall(b'1')
+        self.assertEqual(st.recv_until_eof(held[0]), st.WELCOME)
+        self.assertEqual(exit_status(server), 0)
+        self.assertFalse(any('upgrading on USR2: started' in line or 'at once on a second' in line
+                             for line in server.stderr_lines()), server.stderr_lines())
+
 
 class DatagramDrain(unittest.TestCase):
     def test_queued_datagrams_are_answered(self):

@@ -1,7 +1,8 @@
 """doorman-server under socket activation (B11, B12): the sockets a service manager passes are
 served instead of --listen, whatever their family, with their own type; a Unix socket file
-passed is never removed; a mix of types or a --type that disagrees is refused; a restart loses
-no queued client; and the service manager hears READY=1 and STOPPING=1 (Type=notify).
+passed is never removed; a mix of types or a --type that disagrees is refused; one named
+doorman-metrics is the --metrics endpoint (closed with a warning without --metrics); a restart
+loses no queued client; and the service manager hears READY=1 and STOPPING=1 (Type=notify).
 
 systemd-socket-activate is the real activator (TCP, Unix stream, UDP); tests/support's
 socket_activator.py stands in for it where a test needs port 0, mixed types or sockets that
@@ -9,6 +10,7 @@ outlive the server.
 """
 
 import os
+import re
 import shutil
 import socket
 import stat
@@ -17,6 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
 import doorman_testing as dt  # noqa: E402
+import metrics_testing as mt  # noqa: E402
 import server_testing as st  # noqa: E402
 
 SYSTEMD_ACTIVATE = shutil.which('systemd-socket-activate')
@@ -96,6 +99,36 @@ class WithPassedSockets(unittest.TestCase):
         self.assertTrue(any('--listen ignored' in line for line in process.lines('stderr')))
         self.assertEqual(process.stop(), 0)
         self.assertTrue(os.path.exists(path), 'a passed Unix socket file was removed')
+
+    def test_a_socket_named_doorman_metrics_serves_metrics(self):
+        process = self.start(['stream:127.0.0.1:0', 'named:doorman-metrics:stream:127.0.0.1:0'],
+                             '--metrics', '127.0.0.1:0')
+        bound = [process.wait_for_line(ACTIVATOR_RE)['address'] for _ in range(2)]
+        self.assertEqual(process.wait_for_line(st.LISTENING_RE)['address'], bound[0])
+        self.assertEqual(process.wait_for_line(mt.METRICS_RE)['address'], bound[1])
+        self.assertEqual(st.exchange(st.Address(bound[0]), b'1'), st.WELCOME)
+        parsed = mt.families(mt.get(st.Address(bound[1]), '/metrics').text)
+        self.assertEqual(mt.sample(parsed, 'doorman_connections', 'doorman_connections_total',
+                                   outcome='welcomed'), 1)
+        self.assertEqual(process.stop(), 0)
+
+    def test_without_metrics_the_socket_named_for_it_is_closed(self):
+        process = self.start(['stream:127.0.0.1:0', 'named:doorman-metrics:stream:127.0.0.1:0'])
+        bound = [process.wait_for_line(ACTIVATOR_RE)['address'] for _ in range(2)]
+        process.wait_for_line(r'\bwarning not serving ' + re.escape(bound[1]) +
+                              r', passed as doorman-metrics: --metrics is not given$')
+        self.assertEqual(process.wait_for_line(st.LISTENING_RE)['address'], bound[0])
+        self.assertEqual(st.exchange(st.Address(bound[0]), b'1'), st.WELCOME)
+        with self.assertRaises(ConnectionRefusedError):
+            st.connect(st.Address(bound[1]), timeout=2).close()
+        self.assertEqual(process.stop(), 0)
+
+    def test_a_datagram_socket_named_doorman_metrics_is_refused(self):
+        process = self.start(['stream:127.0.0.1:0', 'named:doorman-metrics:dgram:127.0.0.1:0'],
+                             '--metrics', '127.0.0.1:0')
+        self.assertEqual(process.wait(timeout=10), st.EX_UNAVAILABLE)
+        self.assertRegex(process.output()[1], r'serve 127\.0\.0\.1:\d+ as doorman-metrics: '
+                                              r'a datagram socket, not a listening stream one')
 
     def test_stream_and_datagram_sockets_together_are_refused(self):
         process = self.start(['stream:127.0.0.1:0', 'dgram:127.0.0.1:0'])

@@ -6,8 +6,9 @@ LISTEN_FDS, LISTEN_PID (its own PID, which exec keeps) and LISTEN_FDNAMES.
     socket_activator.py SOCKET... -- COMMAND ARG...
 
 SOCKET: stream:HOST:PORT, dgram:HOST:PORT, stream:unix:PATH, dgram:unix:PATH, or fd:N (an
-inherited socket, passed on as it is). Prints `activator listening on ADDR` on stderr for each
-socket it bound, ADDR with the port actually bound.
+inherited socket, passed on as it is); named:NAME:SOCKET gives it NAME in LISTEN_FDNAMES (as
+systemd's FileDescriptorName=) instead of socketN. Prints `activator listening on ADDR` on
+stderr for each socket it bound, ADDR with the port actually bound.
 """
 
 import os
@@ -41,6 +42,13 @@ def bind(spec):
 def main():
     separator = sys.argv.index('--')
     specs, command = sys.argv[1:separator], sys.argv[separator + 1:]
+    names = []
+    for index, spec in enumerate(specs):
+        if spec.startswith('named:'):
+            name, specs[index] = spec[len('named:'):].split(':', 1)
+            names.append(name)
+        else:
+            names.append(f'socket{index}')
     descriptors = [bind(spec) for spec in specs]
     # Moved out of the way first, so that placing one at 3, 4, ... never overwrites another.
     moved = [os.dup(fd) for fd in descriptors]
@@ -52,7 +60,7 @@ def main():
                                                     SD_LISTEN_FDS_START + len(moved))):
         os.close(fd)
     os.environ.update(LISTEN_FDS=str(len(moved)), LISTEN_PID=str(os.getpid()),
-                      LISTEN_FDNAMES=':'.join(f'socket{index}' for index in range(len(moved))))
+                      LISTEN_FDNAMES=':'.join(names))
     os.execvp(command[0], command)
 
 

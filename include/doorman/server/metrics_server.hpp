@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -46,14 +47,22 @@ class MetricsServer {
   // For the server's descriptor budget: the scrapes, those being refused, its own loop.
   static constexpr size_t kDescriptors = 2 * kMaxScrapes + 4;
 
-  // Binds and listens on `address` (a Unix one as --listen's: mode, stale file, removal).
+  // Binds and listens on `address` (a Unix one as --listen's: mode, stale file, removal), or
+  // serves `handed`, the socket an upgrade handed over, when it is bound to that address.
   static Result<std::unique_ptr<MetricsServer>> open(const Address& address, const Config& config,
-                                                     MetricsSources sources, const Log& log);
+                                                     MetricsSources sources, const Log& log,
+                                                     std::optional<Listeners> handed = {});
   ~MetricsServer();  // stops and joins the thread
 
   // The address actually bound (port 0 resolved).
   const SocketAddress& bound() const noexcept { return listeners_.bound().front(); }
   void start();
+
+  // SIGUSR2 (upgrade.hpp): the listening socket and its Unix file, for the new process.
+  std::vector<Listeners::Handed> to_hand_over() const;
+  // The new process serves: scrapes already accepted are answered, the next ones are its own
+  // (the socket stays open there), and its file is its to remove. Main thread.
+  void handed_over();
 
  private:
   enum class Phase { reading, writing, lingering };
@@ -68,6 +77,7 @@ class MetricsServer {
   };
 
   MetricsServer(Listeners listeners, loop::EventLoop loop, MetricsSources sources, const Log& log);
+  static bool is_bound_to(const SocketAddress& bound, const Address& address);
   void run();
   void accept_all();
   void on_client(int fd);
@@ -77,11 +87,12 @@ class MetricsServer {
   void linger(Client& client);
   void expire();
   void close_client(int fd);
+  void stop_accepting();
   MetricsSnapshot snapshot() const;
   int next_timeout_ms() const;
 
   Listeners listeners_;
-  int listener_ = -1;
+  int listener_ = -1;  // -1 once handed over
   loop::EventLoop loop_;
   MetricsSources sources_;
   const Log& log_;
@@ -91,6 +102,7 @@ class MetricsServer {
   loop::Clock::time_point accept_resume_ = loop::Clock::time_point::min();
   const loop::Clock::time_point started_ = loop::Clock::now();
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> handing_over_{false};
   std::jthread thread_;
 };
 

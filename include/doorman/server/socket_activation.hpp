@@ -16,10 +16,15 @@
 
 namespace doorman::server {
 
-// The passed sockets as Listeners, `config.type` set to their type; nothing when none were
-// passed. A mix of stream and datagram sockets, a stream socket that does not listen
-// (Accept=yes) and --type disagreeing with the sockets are failures. The environment
-// variables are consumed, so no child process takes the sockets for its own.
-Result<std::optional<Listeners>, Failure> adopt_passed_sockets(Config& config, const Log& log);
+struct PassedSockets {
+  std::optional<Listeners> served;   // nothing when none were passed
+  std::optional<Listeners> metrics;  // --metrics' socket, handed over by an upgrade (upgrade.hpp)
+};
+
+// The passed sockets as Listeners, `config.type` set to their type. A mix of stream and
+// datagram sockets, a stream socket that does not listen (Accept=yes) and --type disagreeing
+// with the sockets are failures. The environment variables are consumed, so no child process
+// takes the sockets for its own.
+Result<PassedSockets, Failure> adopt_passed_sockets(Config& config, const Log& log);
 
 }  // namespace doorman::server

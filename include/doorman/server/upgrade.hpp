@@ -5,7 +5,9 @@
 // (NOTIFY_SOCKET) while it keeps serving. Main thread.
 //
 // A Unix socket file the server created is handed over with its socket: its name in
-// LISTEN_FDNAMES is kUnixFileMarker and the path, so the new process removes it on exit.
+// LISTEN_FDNAMES is kUnixFileMarker and the path, so the new process removes it on exit. The
+// --metrics socket goes too, named kMetricsName (kMetricsFileMarker and the path for a file of
+// its own): the new process serves metrics on it instead of binding the address again.
 
 #include <sys/types.h>
 
@@ -22,6 +24,8 @@ namespace doorman::server {
 
 inline constexpr std::string_view kUnixFileMarker = "doorman-unix-file=";
 inline constexpr std::string_view kUpgradeName = "doorman-upgrade";  // any other socket
+inline constexpr std::string_view kMetricsName = "doorman-metrics";
+inline constexpr std::string_view kMetricsFileMarker = "doorman-metrics-unix-file=";
 // For tests: the program SIGUSR2 starts instead of the server's own binary.
 inline constexpr const char* kUpgradeExecVariable = "DOORMAN_UPGRADE_EXEC";
 
@@ -38,6 +42,7 @@ Relaunch relaunch_of(int argc, const char* const* argv);
 struct HandedSocket {
   int fd;
   std::string unix_file;  // the file the server created for it; empty for none
+  bool metrics = false;   // --metrics' socket, not one to serve the protocol on
 };
 
 class Upgrade {
@@ -56,6 +61,14 @@ class Upgrade {
   State poll();
   const std::string& why() const noexcept { return why_; }
   pid_t pid() const noexcept { return pid_; }
+
+  // Stopping while the new process starts (it may serve connections already): it is told to
+  // stop as this one was, then waited for. Never blocks.
+  void signal(int number) const noexcept;
+  // How it ended once it has exited (and is reaped); nothing while it runs.
+  std::optional<std::string> exited();
+  // SIGKILL, then reaped: how it ended.
+  std::string kill();
 
  private:
   Upgrade() = default;

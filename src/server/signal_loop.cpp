@@ -1,0 +1,180 @@
+#include "doorman/server/signal_loop.hpp"
+
+#include <string.h>
+
+#include <chrono>
+#include <thread>
+
+#include "doorman/server/counter_log.hpp"
+#include "doorman/server/service_notifier.hpp"
+
+namespace doorman::server {
+namespace {
+
+const char* signal_name(int signal) {
+  const char* name = ::sigabbrev_np(signal);
+  return name != nullptr ? name : "a signal";
+}
+
+}  // namespace
+
+CounterValues add_up(const std::vector<std::unique_ptr<Worker>>& workers) {
+  CounterValues total;
+  for (const auto& worker : workers)
+    total += worker->counters().read();
+  return total;
+}
+
+// The counters: line (SIGUSR1), also while draining.
+void SignalLoop::log_counters() const {
+  const CounterValues total = add_up(serving_.workers);
+  const size_t open = serving_.admission.active.load(std::memory_order_relaxed);
+  const CounterCounts counts = counter_counts(total, open);
+  serving_.log.event(LogLevel::info, {"counters", "", counts}, "counters: {}, {} open",
+                     tally(total), open);
+}
+
+int SignalLoop::wait_for_stop() {
+  const Log& log = serving_.log;
+  int signal = 0;
+  for (;;) {
+    if (!upgrade_) {
+      sigwait(&serving_.signals, &signal);
+    } else {
+      // The workers serve meanwhile; this thread looks for the new process's READY=1.
+      const timespec tick{0, 20'000'000};
+      signal = sigtimedwait(&serving_.signals, nullptr, &tick);
+      if (signal < 0) {
+        const Upgrade::State state = upgrade_->poll();
+        if (state == Upgrade::State::failed) {
+          log.error("upgrade failed, still serving: {}", upgrade_->why());
+          upgrade_.reset();
+        }
+        if (state != Upgrade::State::ready) continue;
+        const pid_t serving = upgrade_->pid();
+        log.info("upgraded: process {} serves the sockets now", serving);
+        serving_.listeners.handed_over();
+        if (serving_.metrics != nullptr) serving_.metrics->handed_over();
+        notify_main_pid(serving);
+        upgrade_.reset();  // its own process now, left to run when this one exits
+        return SIGUSR2;
+      }
+    }
+    if (signal == SIGUSR2) {
+      start_upgrade();
+    } else if (signal == SIGHUP) {
+      log.info("reloading on HUP");
+      serving_.reload();
+    } else if (signal == SIGUSR1) {
+      log_counters();
+    } else {
+      if (upgrade_) {
+        log.warning("stopping on {} while upgrading: process {} is stopped too",
+                    signal_name(signal), upgrade_->pid());
+        upgrade_->signal(signal);
+      }
+      return signal;
+    }
+  }
+}
+
+void SignalLoop::start_upgrade() {
+  const Log& log = serving_.log;
+  if (upgrade_) {
+    log.warning("not upgrading on USR2: process {} is still starting", upgrade_->pid());
+    return;
+  }
+  std::vector<HandedSocket> sockets;
+  for (const auto& handed : serving_.listeners.to_hand_over())
+    sockets.push_back(HandedSocket{handed.fd, handed.unix_file});
+  if (serving_.metrics != nullptr) {
+    for (const auto& handed : serving_.metrics->to_hand_over())
+      sockets.push_back(HandedSocket{handed.fd, handed.unix_file, true});
+  }
+  auto started = Upgrade::start(serving_.relaunch, sockets, serving_.running.environment_password);
+  if (!started) {
+    log.error("upgrade failed, still serving: {}", started.error().message());
+    return;
+  }
+  log.info("upgrading on USR2: started {} as process {}", serving_.relaunch.executable,
+           started->pid());
+  upgrade_ = std::move(started).value();
+}
+
+void SignalLoop::drain(int signal) {
+  const Log& log = serving_.log;
+  const auto& workers = serving_.workers;
+  Listeners& listeners = serving_.listeners;
+  const Duration drain_timeout = serving_.running.drain_timeout > Duration::zero()
+                                     ? serving_.running.drain_timeout
+                                     : serving_.running.timeout;
+  log.event(LogLevel::info, {"stopping", ""},
+            "stopping on {}: the connections in flight have {} to finish; a second signal stops "
+            "at once",
+            signal_name(signal), format_duration(drain_timeout));
+  // After an upgrade the service goes on, in the new process.
+  if (signal != SIGUSR2) notify_stopping("draining");
+
+  // Graceful: each worker takes what its listeners hold queued, then its own listeners close
+  // (a new client is refused, never reset); the shared ones close once every worker is done.
+  const auto deadline = loop::Clock::now() + drain_timeout;
+  std::atomic<size_t> queues_drained{0};
+  for (unsigned index = 0; index < workers.size(); ++index) {
+    workers[index]->drain(deadline, [&listeners, &queues_drained, index] {
+      listeners.close_own(index);
+      queues_drained.fetch_add(1, std::memory_order_release);
+    });
+  }
+  while (queues_drained.load(std::memory_order_acquire) < workers.size() &&
+         serving_.finished.load(std::memory_order_acquire) < workers.size() &&
+         loop::Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  listeners.close_shared();
+  const size_t draining = serving_.admission.active.load(std::memory_order_relaxed);
+  const LogCount draining_count[] = {{"draining", draining}};
+  log.event(LogLevel::info, {"draining", "", draining_count}, "draining {} connections", draining);
+
+  const timespec poll{0, 20'000'000};
+  while (serving_.finished.load(std::memory_order_acquire) < workers.size()) {
+    siginfo_t second{};
+    if (sigtimedwait(&serving_.signals, &second, &poll) < 0) continue;  // EAGAIN: not yet
+    if (second.si_signo == SIGUSR1) {
+      log_counters();
+      continue;
+    }
+    if (second.si_signo == SIGHUP) {
+      log.warning("not reloading on HUP: the server is stopping");
+      continue;
+    }
+    if (second.si_signo == SIGUSR2) {
+      log.warning("not upgrading on USR2: the server is stopping");
+      continue;
+    }
+    log.event(LogLevel::warning, {"stopping_at_once", ""},
+              "stopping at once on a second signal ({})", signal_name(second.si_signo));
+    for (auto& worker : workers)
+      worker->stop();
+    if (upgrade_) upgrade_->signal(second.si_signo);
+    break;
+  }
+  if (upgrade_) reap_upgrade(deadline + kUpgradeStopGrace);
+}
+
+void SignalLoop::reap_upgrade(loop::Clock::time_point deadline) {
+  const timespec poll{0, 20'000'000};
+  std::optional<std::string> ended;
+  while (!(ended = upgrade_->exited())) {
+    if (loop::Clock::now() >= deadline) {
+      ended = upgrade_->kill() + ", as it had not stopped in time";
+      break;
+    }
+    siginfo_t more{};
+    if (sigtimedwait(&serving_.signals, &more, &poll) < 0) continue;
+    if (more.si_signo == SIGINT || more.si_signo == SIGTERM) upgrade_->signal(more.si_signo);
+  }
+  serving_.log.info("process {}, started to upgrade, stopped: {}", upgrade_->pid(), *ended);
+  upgrade_.reset();
+}
+
+}  // namespace doorman::server

@@ -24,7 +24,7 @@ import doorman_testing as dt  # noqa: E402
 import metrics_testing as mt  # noqa: E402
 import server_testing as st  # noqa: E402
 from test_server_upgrade import (UPGRADED_RE, STOPPED_ONLY_RE, kill_quietly,  # noqa: E402
-                                 load_generator, wait_gone)
+                                 wait_gone)
 
 STARTED_RE = r'\binfo upgrading on USR2: started \S+ as process (?P<pid>\d+)$'
 
@@ -81,7 +81,7 @@ class MetricsHandedOver(unittest.TestCase):
 
         bench = None
         if under_load:
-            bench = dt.start(self, [load_generator(self), '--connect', server.address.text,
+            bench = dt.start(self, [dt.load_generator(self), '--connect', server.address.text,
                                     '--concurrency', '50', '--duration', '4s', '--json',
                                     '--no-progress'])
         # The load and the scrapes run before, during and after the upgrade.

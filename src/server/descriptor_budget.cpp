@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <string>
 
+#include "doorman/net/descriptor_limit.hpp"
 #include "doorman/server/metrics_server.hpp"
 
 namespace doorman::server {
@@ -30,21 +31,24 @@ Error with_descriptor_hint(Error error) {
   return Error(error.operation(), error.address(), error.code(), hint);
 }
 
-// The soft limit is often 1024 while the hard limit allows far more: take what we may.
-size_t raise_descriptor_limit(const Log& log) {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit raised = limit;
-    raised.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
-      limit = raised;
+// The soft limit is often 1024 while the hard limit allows far more: take what we may, and
+// when --max-connections asks for more than even that, raise the hard limit too if we may
+// (CAP_SYS_RESOURCE, up to fs.nr_open), or say what stops it.
+size_t raise_descriptor_limit(const Config& config, const Log& log) {
+  const size_t besides = 64 + config.listen.size() * config.threads + size_t{config.threads} * 4 +
+                         (config.metrics ? MetricsServer::kDescriptors : 0);
+  const size_t wanted = config.max_connections > 0 ? config.max_connections + besides : 0;
+  const DescriptorLimit raised = doorman::raise_descriptor_limit(wanted);
+  if (!raised.short_because.empty()) {
+    if (wanted > 0) {
+      log.warning("the descriptor limit is {}, short of the {} that --max-connections {} needs: {}",
+                  raised.limit, wanted, config.max_connections, raised.short_because);
     } else {
-      log.warning("cannot raise the descriptor limit from {}: {}", limit.rlim_cur,
-                  describe_errno(errno));
+      log.warning("cannot raise the descriptor limit from {}: {}", raised.limit,
+                  raised.short_because);
     }
   }
-  return limit.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(limit.rlim_cur);
+  return raised.limit;
 }
 
 size_t admitted_at_most(size_t given, size_t affordable, size_t descriptors, const Log& log) {

@@ -120,7 +120,7 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   if (!passed) return std::move(passed).error();
   if (config.listen.empty()) config.listen.push_back(default_listen_address());
   if (config.threads == 0) config.threads = usable_cpus();
-  const size_t descriptors = raise_descriptor_limit(log);
+  const size_t descriptors = raise_descriptor_limit(config, log);
 
   // Signals are taken by this thread alone (sigwait below); the workers inherit the mask. A
   // peer that vanishes must never kill the server with SIGPIPE.

@@ -229,6 +229,26 @@ class Readiness(unittest.TestCase):
             line = next(row for row in limits if row.startswith('Max open files'))
         self.assertEqual(line.split()[3:5], ['4096', '4096'], line)
 
+    def test_max_connections_past_the_hard_limit_raises_it_or_says_why_not(self):
+        server = st.start_server(self, '--max-connections', '1000',
+                                 wrapper=('prlimit', '--nofile=64:200', '--'))
+        with open(f'/proc/{server.pid}/limits') as limits:
+            line = next(row for row in limits if row.startswith('Max open files'))
+        soft, hard = line.split()[3:5]
+        summary = next(match for line in server.stderr_lines()
+                       if (match := re.search(st.STARTUP_RE, line)))
+        if hard == '200':  # without CAP_SYS_RESOURCE: the hard limit holds, and is named
+            self.assertEqual(soft, '200', line)
+            self.assertTrue(any(re.search(r'\bwarning the descriptor limit is 200, short of the '
+                                          r'\d+ that --max-connections 1000 needs: the hard '
+                                          r'limit 200 \(ulimit -Hn', line)
+                                for line in server.stderr_lines()), server.stderr_lines())
+            self.assertLess(int(summary['limit']), 200)
+        else:  # the process may raise it: as far as 1000 connections need
+            self.assertEqual(soft, hard, line)
+            self.assertGreater(int(hard), 1000, line)
+            self.assertEqual((summary['limit'], summary['source']), ('1000', '--max-connections'))
+
     def test_restart_on_the_same_port_binds_over_time_wait(self):
         # SO_REUSEADDR: the server closes first, so its side of each connection sits in
         # TIME_WAIT; a new server on that port must still start at once.

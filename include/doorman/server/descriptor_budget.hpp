@@ -15,8 +15,9 @@ namespace doorman::server {
 // about: it is a machine's default (1024) or less, not a choice.
 inline constexpr size_t kFewConnections = 1000;
 
-// The soft limit raised to the hard one (a failure is a warning); the limit now in force.
-size_t raise_descriptor_limit(const Log& log);
+// The soft limit raised to the hard one, and past it when --max-connections needs more and the
+// process may (what stops it is a warning); the limit now in force.
+size_t raise_descriptor_limit(const Config& config, const Log& log);
 size_t descriptors_besides_connections(const Config& config, const Listeners& listeners);
 // --max-connections as applied: at most what the descriptors allow, all of that when not given.
 size_t admitted_at_most(size_t given, size_t affordable, size_t descriptors, const Log& log);

@@ -20,6 +20,7 @@ packages=(
   libasio-dev                                # the Asio reference server (bench/peers)
   python3-matplotlib                         # the benchmark's plot (make bench)
   haproxy nginx libnginx-mod-stream          # the balancers of examples/ and their tests
+  linux-perf valgrind                        # bench/cost_per_connection.py: syscall tracepoints, callgrind
 )
 
 missing=()

@@ -34,6 +34,28 @@ TEST(TimeoutLists, OneLengthIsOneSortedList) {
   EXPECT_EQ(lists.size(), 1U);
 }
 
+// The count that answers empty() and front_deadline() without looking at the lists: removing a
+// slot that is in no list, or twice, must not change it.
+TEST(TimeoutLists, RemovingASlotInNoListLeavesTheCountAlone) {
+  std::vector<Slot> slots(8);
+  Lists lists(slots, 5s);
+  lists.push_back(2, start);
+  lists.set_timeout(2s);
+  lists.push_back(4, start + 1s);
+  lists.remove(6);  // never listed
+  lists.remove(-1);
+  EXPECT_EQ(lists.size(), 2U);
+  lists.remove(4);
+  lists.remove(4);
+  EXPECT_EQ(lists.size(), 1U);
+  EXPECT_FALSE(lists.empty());
+  EXPECT_EQ(lists.front(), 2);
+  lists.remove(2);
+  EXPECT_TRUE(lists.empty());
+  EXPECT_EQ(lists.front(), DeadlineLink::kNone);
+  EXPECT_EQ(lists.front_deadline(), Clock::time_point::max());
+}
+
 TEST(TimeoutLists, AShorterTimeoutLetsNewEntriesExpireFirstAndOldOnesKeepTheirs) {
   std::vector<Slot> slots(8);
   Lists lists(slots, 5s);

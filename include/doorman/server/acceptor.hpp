@@ -20,9 +20,12 @@ namespace doorman::server {
 
 // Shared by all workers: how many connections are open, against --max-connections (which a
 // reload may change: relaxed, since a connection admitted by the old limit is no harm).
+// `active` is written twice per connection by every worker, so its cache line moves between
+// their cores; `limit`, read once per connection and written only by a reload, has a line of
+// its own so that reading it never waits for that move (64: the line of x86-64 and most ARM).
 struct Admission {
-  std::atomic<size_t> active{0};
-  std::atomic<size_t> limit{0};
+  alignas(64) std::atomic<size_t> active{0};
+  alignas(64) std::atomic<size_t> limit{0};
 };
 
 class Acceptor {

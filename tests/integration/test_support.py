@@ -37,6 +37,9 @@ class ProcessTest(unittest.TestCase):
         self.assertEqual(dt.listening_port(process.wait_for_line(dt.LISTENING_RE)), 4242)
         self.assertEqual(process.wait_for_line(r'tick (\d)', 'stdout').group(1), '0')
         self.assertEqual(process.wait_for_line(r'tick (\d)', 'stdout').group(1), '1')
+        # stdout and stderr are read by two threads: stderr's line says nothing of stdout's.
+        self.assertEqual(process.wait_for_line(r'tick (\d)', 'stdout').group(1), '2')
+        # Consumed lines are still the stream's lines.
         self.assertEqual(process.lines('stdout'), ['tick 0', 'tick 1', 'tick 2'])
 
     def test_wait_for_line_fails_at_once_when_the_process_exits(self):

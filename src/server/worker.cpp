@@ -45,43 +45,6 @@ bool would_block(int code) {
   return code == EAGAIN || code == EWOULDBLOCK;
 }
 
-// Only for log lines: the address is asked for when a line is written, never on the fast path.
-std::string socket_peer_name(int fd) {
-  auto peer = SocketAddress::peer_of(fd);
-  return peer ? peer->to_string() : "(peer gone)";
-}
-
-// The client a PROXY header names; none for LOCAL (the balancer's own check) or an unspecified
-// family, whose peer is the socket's.
-std::optional<SocketAddress> source_of(const proto::ProxyHeader& header) {
-  if (header.command == proto::ProxyCommand::local) return std::nullopt;
-  switch (header.family) {
-    case proto::ProxyFamily::unspecified:
-      return std::nullopt;
-    case proto::ProxyFamily::inet: {
-      sockaddr_in in{};
-      in.sin_family = AF_INET;
-      std::memcpy(&in.sin_addr, header.source.address.data(), sizeof(in.sin_addr));
-      in.sin_port = htons(header.source.port);
-      return SocketAddress(reinterpret_cast<const sockaddr*>(&in), sizeof(in));
-    }
-    case proto::ProxyFamily::inet6: {
-      sockaddr_in6 in6{};
-      in6.sin6_family = AF_INET6;
-      std::memcpy(&in6.sin6_addr, header.source.address.data(), sizeof(in6.sin6_addr));
-      in6.sin6_port = htons(header.source.port);
-      return SocketAddress(reinterpret_cast<const sockaddr*>(&in6), sizeof(in6));
-    }
-    case proto::ProxyFamily::unix_path:
-      // The parser found a NUL within sun_path's 108 bytes, so the path fits.
-      if (!header.source.path.empty()) return SocketAddress::unix_path(header.source.path);
-      sockaddr_un un{};
-      un.sun_family = AF_UNIX;
-      return SocketAddress(reinterpret_cast<const sockaddr*>(&un), offsetof(sockaddr_un, sun_path));
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string_view to_string(ConnectionState state) noexcept {
@@ -171,13 +134,6 @@ void Worker::stop() noexcept {
   loop_.wake();
 }
 
-void Worker::drain(loop::Clock::time_point deadline, std::function<void()> queues_drained) {
-  drain_deadline_ = deadline;
-  queues_drained_ = std::move(queues_drained);
-  drain_asked_.store(true, std::memory_order_release);
-  loop_.wake();
-}
-
 Result<void> Worker::run() {
   std::array<epoll_event, 256> events{};
   while (!stopping_.load(std::memory_order_relaxed)) {
@@ -213,34 +169,6 @@ Result<void> Worker::run() {
   }
   cut_all();
   return {};
-}
-
-// Graceful stop, first half: what the kernel has queued for us is ours to serve, so it is
-// taken before the listeners close (a listener closed with connections queued resets them).
-void Worker::begin_drain() {
-  draining_ = true;
-  now_ = loop::Clock::now();
-  if (datagrams_) {
-    for (const int fd : listeners_)
-      datagrams_->serve_until_empty(fd);
-  } else {
-    acceptor_.stop_watching();
-    for (const int fd : listeners_) {
-      do {
-        for (const int connection : acceptor_.accept_batch(fd, now_))
-          on_accepted(connection);
-      } while (!acceptor_.queue_emptied());
-    }
-  }
-  if (queues_drained_) queues_drained_();
-}
-
-void Worker::cut_all() noexcept {
-  for (size_t fd = 0; fd < connections_.size(); ++fd) {
-    if (connections_[fd].state == ConnectionState::closed) continue;
-    ++cut_;
-    close_connection(static_cast<int>(fd));
-  }
 }
 
 int Worker::next_timeout_ms() const noexcept {
@@ -342,85 +270,6 @@ void Worker::judge_request(int fd, std::string_view received, size_t got) {
     log_.event(LogLevel::debug, {outcome, peer}, "{} {}", peer, outcome);
   }
   reply(fd, verdict, got > settings_->read_size);
-}
-
-// accepting, reading_proxy_header (--proxy-protocol): the PROXY header, and the request if it
-// came in the same read. The header's bytes so far are kept apart (proxied_), so that it may
-// arrive in any number of pieces, all within the request's deadline from the accept.
-void Worker::read_proxy_header(int fd) {
-  Connection& connection = slot(fd);
-  const bool first = connection.state == ConnectionState::accepting;
-  Proxied* proxied = nullptr;
-  size_t pending = 0;
-  if (!first) {
-    proxied = &proxied_[fd];
-    pending = proxied->pending.size();  // less than kMaxProxyHeader: the parser saw to it
-    std::memcpy(scratch_.data(), proxied->pending.data(), pending);
-  }
-  // Enough for the largest header and a request one byte over --read-size.
-  const size_t wanted = proto::kMaxProxyHeader + settings_->read_size + 1 - pending;
-  ssize_t got = 0;
-  do {
-    got = ::recv(fd, scratch_.data() + pending, wanted, 0);
-  } while (got < 0 && errno == EINTR);
-  if (got == 0) {
-    return refuse_proxy_header(
-        fd, pending == 0 ? "closed before sending one" : "closed in the middle of it");
-  }
-  if (got < 0) {
-    const int code = errno;
-    if (!would_block(code)) {
-      if (log_.enabled(LogLevel::debug)) {
-        log_.debug("{} left before its PROXY header: {}", peer_name(fd), describe_errno(code));
-      }
-      return close_connection(fd);
-    }
-    if (!first) return;  // a spurious wake-up
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::reading_proxy_header;
-    requests_.push_back(fd, now_);
-    return;
-  }
-  const std::string_view received(scratch_.data(), pending + static_cast<size_t>(got));
-  const proto::ProxyParse parse = proto::parse_proxy_header(received);
-  if (parse.status == proto::ProxyParseStatus::invalid)
-    return refuse_proxy_header(fd, parse.reason);
-  if (proxied == nullptr) proxied = &proxied_[fd];
-  if (parse.status == proto::ProxyParseStatus::need_more) {
-    proxied->pending.assign(received);
-    if (!first) return;
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::reading_proxy_header;
-    requests_.push_back(fd, now_);
-    return;
-  }
-  proxied->pending = std::string();  // gives the memory back: the entry may live on
-  proxied->source = source_of(parse.header);
-  // The request is what follows the header: judged now if any came with it, else awaited
-  // within the same deadline.
-  const std::string_view request = received.substr(parse.header.length);
-  if (!request.empty()) return judge_request(fd, request, request.size());
-  if (first) {
-    if (!watch(fd, Interest::input)) return;
-    requests_.push_back(fd, now_);
-  }
-  connection.state = ConnectionState::waiting_request;
-}
-
-// Never judged, never answered: what came is not a request from a balancer we can trust.
-void Worker::refuse_proxy_header(int fd, std::string_view reason) {
-  Counters::bump(counters_.bad_proxy_header);
-  log_.warning_limited(LogKind::bad_proxy_header, "bad PROXY header from {}: {}", peer_name(fd),
-                       reason);
-  close_connection(fd);
-}
-
-std::string Worker::peer_name(int fd) const {
-  if (config_.proxy_protocol) {
-    const auto found = proxied_.find(fd);
-    if (found != proxied_.end() && found->second.source) return found->second.source->to_string();
-  }
-  return socket_peer_name(fd);
 }
 
 void Worker::reply(int fd, proto::Verdict verdict, bool overflowed) {

@@ -74,16 +74,18 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Setti
       new Worker(config, settings, std::move(loop).value(), admission, log));
   const Kind kind =
       config.type == SocketType::stream ? Kind::stream_listener : Kind::datagram_socket;
+  const bool ring = kind == Kind::stream_listener && config.engine == Engine::io_uring;
   for (const Listeners::Served& listener : listeners) {
     const uint64_t tag = token(kind, listener.fd);
     auto watched =
         kind == Kind::stream_listener
-            ? worker->acceptor_.watch(listener.fd, listener.shared, tag, listener.address)
+            ? worker->acceptor_.watch(listener.fd, listener.shared, tag, listener.address, !ring)
             // EPOLLEXCLUSIVE: a shared socket wakes one worker per datagram, not all.
             : worker->loop_.add(listener.fd, EPOLLIN | (listener.shared ? EPOLLEXCLUSIVE : 0U),
                                 tag);
     if (!watched) return std::move(watched).error();
     worker->listeners_.push_back(listener.fd);
+    if (ring) worker->ring_listeners_.push_back({listener.fd, false});
   }
   return worker;
 }
@@ -135,6 +137,7 @@ void Worker::stop() noexcept {
 }
 
 Result<void> Worker::run() {
+  if (config_.type == SocketType::stream && config_.engine == Engine::io_uring) return run_ring();
   std::array<epoll_event, 256> events{};
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (!draining_ && drain_asked_.load(std::memory_order_acquire)) begin_drain();
@@ -198,6 +201,7 @@ Connection& Worker::open_slot(int fd) {
 // ---- The state machine: one function per state's work, the transitions written out in each.
 
 void Worker::on_accepted(int fd) {
+  if (ring_) return ring_admitted(fd);
   open_slot(fd);
   if (config_.proxy_protocol) return read_proxy_header(fd);
   read_request(fd);
@@ -227,11 +231,16 @@ void Worker::read_request(int fd) {
   do {
     got = ::recv(fd, scratch_.data(), settings_->read_size + 1, 0);
   } while (got < 0 && errno == EINTR);
-  if (got >= 0) {
-    return judge_request(fd, std::string_view(scratch_.data(), static_cast<size_t>(got)),
-                         static_cast<size_t>(got));
+  request_read(fd, got >= 0 ? got : -errno, scratch_.data());
+}
+
+// What the request's read brought (`result` bytes at `data`, or -errno).
+void Worker::request_read(int fd, ssize_t result, const char* data) {
+  if (result >= 0) {
+    return judge_request(fd, std::string_view(data, static_cast<size_t>(result)),
+                         static_cast<size_t>(result));
   }
-  const int code = errno;
+  const int code = static_cast<int>(-result);
   if (would_block(code)) {
     Connection& connection = slot(fd);
     if (connection.state != ConnectionState::accepting) return;  // a spurious wake-up
@@ -283,15 +292,28 @@ void Worker::reply(int fd, proto::Verdict verdict, bool overflowed) {
 // accepting, waiting_request, sending_reply: the reply, or what the kernel did not take of it.
 void Worker::send_reply(int fd) {
   Connection& connection = slot(fd);
+  if (ring_) {
+    // The send goes with the turn's batch (keep_going); the request's deadline stands.
+    connection.state = ConnectionState::sending_reply;
+    return;
+  }
   const std::string_view rest = proto::reply_for(connection.verdict).substr(connection.reply_sent);
   ssize_t sent = 0;
   do {
     sent = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
+  reply_progress(fd, sent >= 0 ? sent : -errno);
+}
+
+// What a send of the reply's rest did (`result` bytes, or -errno).
+void Worker::reply_progress(int fd, ssize_t result) {
+  Connection& connection = slot(fd);
+  const std::string_view rest = proto::reply_for(connection.verdict).substr(connection.reply_sent);
+  const ssize_t sent = result;
   if (sent == static_cast<ssize_t>(rest.size())) return replied(fd);
-  if (sent < 0 && !would_block(errno)) {
+  if (sent < 0 && !would_block(static_cast<int>(-sent))) {
     // The client reset or vanished before its reply: its doing, not a server error.
-    const int code = errno;
+    const int code = static_cast<int>(-sent);
     if (log_.enabled(LogLevel::debug)) {
       log_.debug("send to {}: {}", peer_name(fd), describe_errno(code));
     }
@@ -366,6 +388,8 @@ void Worker::expire() {
 }
 
 bool Worker::watch(int fd, Interest wanted) {
+  // io_uring: the operation the new state wants is issued once the event is handled.
+  if (ring_) return true;
   Connection& connection = slot(fd);
   if (connection.interest == wanted) return true;
   const uint32_t events = wanted == Interest::output ? EPOLLOUT : EPOLLIN;
@@ -397,11 +421,16 @@ void Worker::close_connection(int fd) noexcept {
     case ConnectionState::accepting:
       break;
   }
+  const uint8_t in_flight = connection.in_flight;
   connection = Connection{};
   if (config_.proxy_protocol) proxied_.erase(fd);
   --open_;
-  // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
-  ::close(fd);
+  if (ring_) {
+    release(fd, in_flight);
+  } else {
+    // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
+    ::close(fd);
+  }
   acceptor_.closed();
 }
 

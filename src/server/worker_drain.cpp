@@ -22,6 +22,7 @@ void Worker::begin_drain() {
       datagrams_->serve_until_empty(fd);
   } else {
     acceptor_.stop_watching();
+    if (ring_) stop_accepting_ring();
     for (const int fd : listeners_) {
       do {
         for (const int connection : acceptor_.accept_batch(fd, now_))

@@ -62,27 +62,37 @@ std::optional<SocketAddress> source_of(const proto::ProxyHeader& header) {
 // came in the same read. The header's bytes so far are kept apart (proxied_), so that it may
 // arrive in any number of pieces, all within the request's deadline from the accept.
 void Worker::read_proxy_header(int fd) {
-  Connection& connection = slot(fd);
-  const bool first = connection.state == ConnectionState::accepting;
-  Proxied* proxied = nullptr;
-  size_t pending = 0;
-  if (!first) {
-    proxied = &proxied_[fd];
-    pending = proxied->pending.size();  // less than kMaxProxyHeader: the parser saw to it
-    std::memcpy(scratch_.data(), proxied->pending.data(), pending);
-  }
+  const size_t pending = restore_proxy_header(fd);
   // Enough for the largest header and a request one byte over --read-size.
   const size_t wanted = proto::kMaxProxyHeader + settings_->read_size + 1 - pending;
   ssize_t got = 0;
   do {
     got = ::recv(fd, scratch_.data() + pending, wanted, 0);
   } while (got < 0 && errno == EINTR);
+  proxy_header_read(fd, pending, got >= 0 ? got : -errno);
+}
+
+// The header's bytes so far, back at the start of the scratch buffer: how many.
+size_t Worker::restore_proxy_header(int fd) {
+  if (slot(fd).state == ConnectionState::accepting) return 0;
+  const std::string& pending = proxied_[fd].pending;  // less than kMaxProxyHeader: parsed so
+  std::memcpy(scratch_.data(), pending.data(), pending.size());
+  return pending.size();
+}
+
+// What a read after the `pending` bytes of the header brought: `result` more bytes in the
+// scratch buffer after them, or -errno.
+void Worker::proxy_header_read(int fd, size_t pending, ssize_t result) {
+  Connection& connection = slot(fd);
+  const bool first = connection.state == ConnectionState::accepting;
+  Proxied* proxied = first ? nullptr : &proxied_[fd];
+  const ssize_t got = result;
   if (got == 0) {
     return refuse_proxy_header(
         fd, pending == 0 ? "closed before sending one" : "closed in the middle of it");
   }
   if (got < 0) {
-    const int code = errno;
+    const int code = static_cast<int>(-got);
     if (!would_block(code)) {
       if (log_.enabled(LogLevel::debug)) {
         log_.debug("{} left before its PROXY header: {}", peer_name(fd), describe_errno(code));

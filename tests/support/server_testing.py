@@ -196,10 +196,10 @@ def run_server(*args, timeout=10, wrapper=(), env=None):
 ROOT_WARNING = 'warning running as root: use --user to drop privileges'
 
 
-# The start-up summary: version, pid, workers, type, the connection limit and where it comes
-# from, backlog, timeout.
+# The start-up summary: version, pid, workers, type, engine, the connection limit and where it
+# comes from, backlog, timeout.
 STARTUP_RE = (r'\binfo doorman-server (?P<version>\S+), pid (?P<pid>\d+): (?P<workers>\d+) workers, '
-              r'(?P<type>stream|dgram), at most (?P<limit>\d+) connections \((?P<source>[^)]*)\), '
+              r'(?P<type>stream|dgram), (?P<engine>epoll|io_uring), at most (?P<limit>\d+) connections \((?P<source>[^)]*)\), '
               r'backlog (?P<backlog>\d+), timeout (?P<timeout>\S+)$')
 
 

@@ -117,6 +117,7 @@ class Servers:
         self.tutorial_py = [*pin, sys.executable,
                             os.path.join(ROOT, 'tests', 'support', 'tutorial_server.py'), '0']
         self.doorman = doorman
+        self.doorman_uring = [*doorman, '--engine', 'io_uring']
         self.doorman_defer = [*doorman, '--defer-accept']
         self.doorman_dgram = [*doorman, '--type', 'dgram']
         # Two workers on both cores (P2): the load generator shares CPU 1 with one of them.
@@ -137,12 +138,14 @@ def scenarios(servers, scale, silent):
         ('c50', 'P1, P2', f'50 concurrent clients, {count} connections', [
             ('floor', servers.floor, c50),
             ('doorman', servers.doorman, c50),
+            ('doorman io_uring', servers.doorman_uring, c50),
             ('asio', servers.asio, c50),
             ('asyncio', servers.asyncio, c50),
         ], 'floor'),
         ('c1', 'P5', f'one client at a time, {few} connections', [
             ('floor', servers.floor, c1),
             ('doorman', servers.doorman, c1),
+            ('doorman io_uring', servers.doorman_uring, c1),
             ('asio', servers.asio, c1),
             ('asyncio', servers.asyncio, c1),
             ('tutorial-server (C++)', servers.tutorial_cpp, c1),
@@ -163,6 +166,8 @@ def scenarios(servers, scale, silent):
             (f'floor +{silent} silent', servers.floor, held),
             ('doorman', servers.doorman, c50),
             (f'doorman +{silent} silent', servers.doorman, held),
+            ('doorman io_uring', servers.doorman_uring, c50),
+            (f'doorman io_uring +{silent} silent', servers.doorman_uring, held),
         ], 'floor'),
         ('threads', 'P2', f'two workers on both cores, 50 concurrent, {count} connections', [
             ('floor', servers.floor, c50),

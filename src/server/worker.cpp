@@ -422,11 +422,12 @@ void Worker::close_connection(int fd) noexcept {
       break;
   }
   const uint8_t in_flight = connection.in_flight;
+  const bool sending = connection.state == ConnectionState::sending_reply;
   connection = Connection{};
   if (config_.proxy_protocol) proxied_.erase(fd);
   --open_;
   if (ring_) {
-    release(fd, in_flight);
+    release(fd, in_flight, sending);
   } else {
     // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
     ::close(fd);

@@ -102,7 +102,7 @@ class Worker {
   void ring_received(int fd, const io_uring_cqe& cqe);
   void ring_sent(int fd, int result);
   void keep_going(int fd);
-  void release(int fd, uint8_t in_flight) noexcept;
+  void release(int fd, uint8_t in_flight, bool sending = false) noexcept;
   void stop_accepting_ring();
   void finish_ring() noexcept;
 

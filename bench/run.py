@@ -232,7 +232,8 @@ def silent_timeouts(bench, servers, silent, log):
     """P3's deadline: N silent connections held while well-behaved ones run on for longer than
     the server's 5 s timeout; when did the server close each silent one (from its connect)?"""
     results = {}
-    for server, argv in (('floor', servers.floor), ('doorman', servers.doorman)):
+    for server, argv in (('floor', servers.floor), ('doorman', servers.doorman),
+                         ('doorman io_uring', servers.doorman_uring)):
         try:
             result = load(bench, argv, ['--concurrency', '10', '--rate', '1000', '--duration',
                                         '6.5s', '--silent', str(silent)])
@@ -240,7 +241,7 @@ def silent_timeouts(bench, servers, silent, log):
             results[server] = {'held': result['silent']['held'], 'closed': outcome['ok'],
                                'errors': outcome['errors'],
                                'close_after_us': outcome['latency_us']}
-            log(f"timeouts {server:10} {outcome['ok']} of {silent} silent closed, after p50 "
+            log(f"timeouts {server:16} {outcome['ok']} of {silent} silent closed, after p50 "
                 f"{outcome['latency_us'].get('p50', 0) / 1e3:.0f} ms, max "
                 f"{outcome['latency_us'].get('max', 0) / 1e3:.0f} ms")
         except (RuntimeError, subprocess.TimeoutExpired, OSError) as error:
@@ -253,14 +254,15 @@ def memory_per_connection(bench, servers, silent, log):
     """P4: RSS growth of the server while N silent connections are open, divided by N; and the
     kernel's TCP buffer memory over the same step."""
     results = {}
-    for server, argv in (('floor', servers.floor), ('doorman', servers.doorman)):
+    for server, argv in (('floor', servers.floor), ('doorman', servers.doorman),
+                         ('doorman io_uring', servers.doorman_uring)):
         try:
             results[server] = memory_of(bench, argv, silent)
         except (RuntimeError, subprocess.TimeoutExpired, OSError) as error:
             results[server] = {'failed': str(error)}
             log(f'memory {server}: {error}')
             continue
-        log(f"memory {server:10} {results[server]['held']} held: RSS "
+        log(f"memory {server:16} {results[server]['held']} held: RSS "
             f"{results[server]['rss_before'] / 1024:.0f} -> "
             f"{results[server]['rss_after'] / 1024:.0f} KiB, "
             f"{results[server]['user_bytes_per_conn']:.0f} B each")

@@ -7,6 +7,10 @@
 // once (under load the request is already there, and the connection never touches epoll); only
 // on EAGAIN is it registered and appended to the request deadline list. A reply that may be
 // followed by unread bytes is protected by a lingering close.
+//
+// --engine io_uring runs the same states and lists with the operations issued through a Ring
+// (worker_ring.cpp): the completions go to the functions the epoll engine gives its system
+// calls' results to.
 
 #include <sys/types.h>
 

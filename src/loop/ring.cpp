@@ -31,6 +31,8 @@ Result<std::unique_ptr<io_uring>> set_up(unsigned entries) {
     set = io_uring_queue_init_params(entries, ring.get(), &params);
   }
   if (set < 0) return Error("io_uring_setup", "", -set);
+  // Each io_uring_enter then finds the ring without a descriptor lookup; optional (5.18+).
+  (void)io_uring_register_ring_fd(ring.get());
   if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
     io_uring_queue_exit(ring.get());
     return Error::described("io_uring_setup", "", "the kernel cannot wait with a timeout (5.11+)");

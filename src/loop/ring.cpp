@@ -114,7 +114,8 @@ Ring::Ring(Ring&& other) noexcept
       buffers_(std::exchange(other.buffers_, nullptr)),
       buffers_bytes_(other.buffers_bytes_),
       buffer_size_(other.buffer_size_),
-      buffer_count_(other.buffer_count_) {}
+      buffer_count_(other.buffer_count_),
+      set_aside_(std::move(other.set_aside_)) {}
 
 Ring::~Ring() {
   // The ring first: the kernel lets go of the buffers when its requests are gone.
@@ -126,7 +127,15 @@ Ring::~Ring() {
 io_uring_sqe& Ring::next() {
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
   while (sqe == nullptr) {
-    io_uring_submit(ring_.get());
+    if (io_uring_submit(ring_.get()) == -EBUSY) {
+      // A kernel that refuses submissions while completions overflow the queue: take them off
+      // it (completions() hands them out) and submit again.
+      io_uring_cqe* cqe = nullptr;
+      while (io_uring_peek_cqe(ring_.get(), &cqe) == 0 && cqe != nullptr) {
+        set_aside_.push_back(*cqe);
+        io_uring_cqe_seen(ring_.get(), cqe);
+      }
+    }
     sqe = io_uring_get_sqe(ring_.get());
   }
   return *sqe;

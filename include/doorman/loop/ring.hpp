@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "doorman/base/result.hpp"
 
@@ -44,17 +45,20 @@ class Ring {
   Result<void> submit_and_wait(int timeout_ms);
   Result<void> submit();
 
-  // Calls `take(cqe)` for every completion that has arrived, then marks them all seen.
+  // Calls `take(cqe)` for every completion that has arrived, including those that arrive
+  // meanwhile. Each is marked seen before it is taken, so that the completion queue has room
+  // for what `take` submits (next() may submit).
   template <typename Take>
   void completions(Take&& take) {
-    unsigned head = 0;
-    unsigned seen = 0;
+    for (size_t index = 0; index < set_aside_.size(); ++index)
+      take(io_uring_cqe(set_aside_[index]));
+    set_aside_.clear();
     io_uring_cqe* cqe = nullptr;
-    io_uring_for_each_cqe(ring_.get(), head, cqe) {
-      take(*cqe);
-      ++seen;
+    while (io_uring_peek_cqe(ring_.get(), &cqe) == 0 && cqe != nullptr) {
+      const io_uring_cqe copy = *cqe;
+      io_uring_cqe_seen(ring_.get(), cqe);
+      take(copy);
     }
-    io_uring_cq_advance(ring_.get(), seen);
   }
 
   // The bytes a receive's completion put into its provided buffer (IORING_CQE_F_BUFFER).
@@ -73,6 +77,9 @@ class Ring {
   size_t buffers_bytes_ = 0;
   size_t buffer_size_ = 0;
   unsigned buffer_count_ = 0;
+  // Completions taken off a full queue so that a submission could go on (next()); completions()
+  // hands them out first.
+  std::vector<io_uring_cqe> set_aside_;
 };
 
 }  // namespace doorman::loop

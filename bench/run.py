@@ -180,6 +180,7 @@ class Servers:
         self.tutorial_py = [*pin, sys.executable,
                             os.path.join(ROOT, 'tests', 'support', 'tutorial_server.py'), '0']
         self.doorman = doorman
+        self.doorman_uring = [*doorman, '--engine', 'io_uring']
         self.doorman_defer = [*doorman, '--defer-accept']
         self.doorman_dgram = [*doorman, '--type', 'dgram']
         # Two workers on both cores (P2): the load generator shares CPU 1 with one of them.
@@ -201,12 +202,14 @@ def scenarios(servers, scale, silent):
         ('c50', 'P1, P2', f'50 concurrent clients, {count} connections', [
             ('floor', servers.floor, c50),
             ('doorman', servers.doorman, c50),
+            ('doorman io_uring', servers.doorman_uring, c50),
             ('asio', servers.asio, c50),
             ('asyncio', servers.asyncio, c50),
         ], 'floor'),
         ('c1', 'P5', f'one client at a time, {few} connections', [
             ('floor', servers.floor, c1),
             ('doorman', servers.doorman, c1),
+            ('doorman io_uring', servers.doorman_uring, c1),
             ('asio', servers.asio, c1),
             ('asyncio', servers.asyncio, c1),
             ('tutorial-server (C++)', servers.tutorial_cpp, c1),
@@ -227,6 +230,8 @@ def scenarios(servers, scale, silent):
             (f'floor +{silent} silent', servers.floor, held),
             ('doorman', servers.doorman, c50),
             (f'doorman +{silent} silent', servers.doorman, held),
+            ('doorman io_uring', servers.doorman_uring, c50),
+            (f'doorman io_uring +{silent} silent', servers.doorman_uring, held),
         ], 'floor'),
         ('threads', 'P2', f'two workers on both cores, 50 concurrent, {count} connections', [
             ('floor', servers.floor, c50),
@@ -296,7 +301,8 @@ def silent_timeouts(bench, servers, silent, log):
     """P3's deadline: N silent connections held while well-behaved ones run on for longer than
     the server's 5 s timeout; when did the server close each silent one (from its connect)?"""
     results = {}
-    for server, argv in (('floor', servers.floor), ('doorman', servers.doorman)):
+    for server, argv in (('floor', servers.floor), ('doorman', servers.doorman),
+                         ('doorman io_uring', servers.doorman_uring)):
         try:
             result = load(bench, argv, ['--concurrency', '10', '--rate', '1000', '--duration',
                                         '6.5s', '--silent', str(silent)])
@@ -304,7 +310,7 @@ def silent_timeouts(bench, servers, silent, log):
             results[server] = {'held': result['silent']['held'], 'closed': outcome['ok'],
                                'errors': outcome['errors'],
                                'close_after_us': outcome['latency_us']}
-            log(f"timeouts {server:10} {outcome['ok']} of {silent} silent closed, after p50 "
+            log(f"timeouts {server:16} {outcome['ok']} of {silent} silent closed, after p50 "
                 f"{outcome['latency_us'].get('p50', 0) / 1e3:.0f} ms, max "
                 f"{outcome['latency_us'].get('max', 0) / 1e3:.0f} ms")
         except (RuntimeError, subprocess.TimeoutExpired, OSError) as error:
@@ -317,14 +323,15 @@ def memory_per_connection(bench, servers, silent, log):
     """P4: RSS growth of the server while N silent connections are open, divided by N; and the
     kernel's TCP buffer memory over the same step."""
     results = {}
-    for server, argv in (('floor', servers.floor), ('doorman', servers.doorman)):
+    for server, argv in (('floor', servers.floor), ('doorman', servers.doorman),
+                         ('doorman io_uring', servers.doorman_uring)):
         try:
             results[server] = memory_of(bench, argv, silent)
         except (RuntimeError, subprocess.TimeoutExpired, OSError) as error:
             results[server] = {'failed': str(error)}
             log(f'memory {server}: {error}')
             continue
-        log(f"memory {server:10} {results[server]['held']} held: RSS "
+        log(f"memory {server:16} {results[server]['held']} held: RSS "
             f"{results[server]['rss_before'] / 1024:.0f} -> "
             f"{results[server]['rss_after'] / 1024:.0f} KiB, "
             f"{results[server]['user_bytes_per_conn']:.0f} B each")

@@ -18,6 +18,7 @@ packages=(
   python3-prometheus-client                  # parses /metrics in the metrics tests
   chromium-headless-shell                    # renders the status page in the metrics tests
   libasio-dev                                # the Asio reference server (bench/peers)
+  liburing-dev                               # the io_uring engine (--engine io_uring)
   python3-matplotlib                         # the benchmark's plot (make bench)
   haproxy nginx libnginx-mod-stream          # the balancers of examples/ and their tests
   linux-perf valgrind                        # bench/cost_per_connection.py: syscall tracepoints, callgrind

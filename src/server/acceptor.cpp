@@ -41,11 +41,35 @@ Acceptor::Acceptor(loop::EventLoop& loop, Admission& admission, Counters& counte
       log_(log),
       reserve_(open_reserve()) {}
 
-Result<void> Acceptor::watch(int listener, bool shared, uint64_t token, std::string address) {
+Result<void> Acceptor::watch(int listener, bool shared, uint64_t token, std::string address,
+                             bool polled) {
   const uint32_t events = EPOLLIN | (shared ? EPOLLEXCLUSIVE : 0U);
-  if (auto added = loop_.add(listener, events, token); !added) return added;
-  listeners_.push_back(Listener{listener, events, token, std::move(address)});
+  if (polled) {
+    if (auto added = loop_.add(listener, events, token); !added) return added;
+  }
+  listeners_.push_back(Listener{listener, events, token, std::move(address), false, polled});
   return {};
+}
+
+bool Acceptor::admit(int fd) {
+  const size_t limit = admission_.limit.load(std::memory_order_relaxed);
+  if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= limit) {
+    admission_.active.fetch_sub(1, std::memory_order_relaxed);
+    Counters::bump(counters_.refused_over_limit);
+    log_.warning_limited(LogKind::refused_over_limit, {"refused_over_limit", ""},
+                         "connection refused: over --max-connections {}", limit);
+    ::close(fd);
+    return false;
+  }
+  Counters::bump(counters_.accepted);  // admitted ones only: refusals have their counters
+  return true;
+}
+
+bool Acceptor::paused(int listener) const noexcept {
+  for (const Listener& one : listeners_) {
+    if (one.fd == listener) return one.paused;
+  }
+  return true;
 }
 
 std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_point now) {
@@ -80,17 +104,7 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
           return {accepted_.data(), admitted};
       }
     }
-    const size_t limit = admission_.limit.load(std::memory_order_relaxed);
-    if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= limit) {
-      admission_.active.fetch_sub(1, std::memory_order_relaxed);
-      Counters::bump(counters_.refused_over_limit);
-      log_.warning_limited(LogKind::refused_over_limit, {"refused_over_limit", ""},
-                           "connection refused: over --max-connections {}", limit);
-      ::close(fd);
-    } else {
-      Counters::bump(counters_.accepted);  // admitted ones only: refusals have their counters
-      accepted_[admitted++] = fd;
-    }
+    if (admit(fd)) accepted_[admitted++] = fd;
     if (attempt < kPolledAccepts && !connection_queued(listener)) {
       return {accepted_.data(), admitted};
     }
@@ -136,7 +150,7 @@ void Acceptor::pause(int listener, loop::Clock::time_point now) {
   for (Listener& one : listeners_) {
     if (one.fd != listener || one.paused) continue;
     // Removed, not modified: EPOLLEXCLUSIVE registrations cannot be modified.
-    if (loop_.remove(listener)) one.paused = true;
+    if (!one.polled || loop_.remove(listener)) one.paused = true;
   }
   next_resume_ = std::min(next_resume_, now + kPause);
 }
@@ -155,7 +169,7 @@ void Acceptor::stop_watching() noexcept {
   stopped_watching_ = true;
   next_resume_ = loop::Clock::time_point::max();
   for (Listener& one : listeners_) {
-    if (!one.paused) (void)loop_.remove(one.fd);
+    if (!one.paused && one.polled) (void)loop_.remove(one.fd);
     one.paused = true;
   }
 }
@@ -165,6 +179,10 @@ void Acceptor::resume_all() {
   if (stopped_watching_) return;
   for (Listener& one : listeners_) {
     if (!one.paused) continue;
+    if (!one.polled) {
+      one.paused = false;  // its engine arms it again
+      continue;
+    }
     if (auto added = loop_.add(one.fd, one.events, one.token); !added) {
       log_.error("{}", added.error().message());
       continue;

@@ -141,6 +141,23 @@ void define_options(CLI::App& app, CommandLine& line) {
                "TCP_DEFER_ACCEPT: the kernel hands over a connection only once data has "
                "arrived, or once it stops deferring (after about --timeout). Cheaper per "
                "connection, but a silent client's 'time out' comes after about twice --timeout");
+  app.add_option_function<std::string>(
+         "--engine",
+         [&config](const std::string& text) {
+           if (text == "epoll") {
+             config.engine = Engine::epoll;
+           } else if (text == "io_uring") {
+             config.engine = Engine::io_uring;
+           } else {
+             throw CLI::ValidationError("--engine", "'" + text + "' is neither epoll nor io_uring");
+           }
+         },
+         "how stream connections are served: epoll (a system call per step) or io_uring "
+         "(multishot accept, operations submitted in batches); io_uring falls back to epoll "
+         "with a warning where the kernel or a seccomp filter refuses it. Datagram sockets "
+         "use epoll either way")
+      ->type_name("epoll|io_uring")
+      ->default_str("epoll");
   app.add_flag("--proxy-protocol", config.proxy_protocol,
                "every connection starts with a PROXY protocol header, v1 or v2 (HAProxy's "
                "send-proxy, send-proxy-v2): its source is the client that is logged; a "

@@ -82,6 +82,7 @@ Config apply_reload(const Config& running, const Config& next, const Log& log) {
   needs_restart("backlog", running.backlog != next.backlog, log);
   needs_restart("threads", running.threads != next.threads, log);
   needs_restart("unix-mode", running.unix_mode != next.unix_mode, log);
+  needs_restart("engine", running.engine != next.engine, log);
   needs_restart("defer-accept", running.defer_accept != next.defer_accept, log);
   needs_restart("dgram-rate", running.dgram_rate != next.dgram_rate, log);
   needs_restart("log-format", running.log_format != next.log_format, log);

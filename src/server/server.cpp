@@ -1,5 +1,7 @@
 #include "doorman/server/server.hpp"
 
+#include "doorman/loop/ring.hpp"
+
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -152,6 +154,15 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
                                        ? "the descriptor limit " + std::to_string(descriptors)
                                        : std::string("--max-connections");
 
+  if (config.engine == Engine::io_uring && config.type == SocketType::stream) {
+    if (auto usable = loop::Ring::probe(); !usable) {
+      log.warning("io_uring is not available ({}): serving with epoll", usable.error().message());
+      config.engine = Engine::epoll;
+    }
+  }
+  // Datagram sockets are served with epoll whatever --engine says.
+  if (config.type == SocketType::datagram) config.engine = Engine::epoll;
+
   Admission admission;
   admission.limit.store(config.max_connections, std::memory_order_relaxed);
   // Every Settings the workers were given, the first from the start and one per reload that
@@ -219,10 +230,11 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
     log.warning("not listening on {}: {}", skipped.address(), skipped.reason());
   }
   log.info(
-      "doorman-server {}, pid {}: {} workers, {}, at most {} connections ({}), backlog {}, "
+      "doorman-server {}, pid {}: {} workers, {}, {}, at most {} connections ({}), backlog {}, "
       "timeout {}",
-      kVersion, ::getpid(), config.threads, to_string(config.type), config.max_connections,
-      limit_source, config.type == SocketType::stream ? listen_backlog(config) : 0,
+      kVersion, ::getpid(), config.threads, to_string(config.type), to_string(config.engine),
+      config.max_connections, limit_source,
+      config.type == SocketType::stream ? listen_backlog(config) : 0,
       format_duration(config.timeout));
   for (const SocketAddress& bound : listeners->bound()) {
     const std::string address = bound.to_string();
@@ -265,6 +277,10 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   log.event(LogLevel::info, {"stopped", "", std::span(counts).first(kCounterKeys)}, "stopped: {}",
             tally(total));
   return {};
+}
+
+std::string_view to_string(Engine engine) noexcept {
+  return engine == Engine::io_uring ? "io_uring" : "epoll";
 }
 
 Address default_listen_address() {

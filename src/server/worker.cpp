@@ -31,9 +31,6 @@ constexpr int fd_of(uint64_t token) {
   return static_cast<int>(token & 0xffffffffU);
 }
 
-// At most this many discarding reads per wake-up for a lingering connection, so that a client
-// that floods cannot keep the loop to itself.
-constexpr int kDiscardReadsPerWakeUp = 16;
 constexpr size_t kScratchFloor = 16 * 1024;
 
 // Room in the scratch buffer for a PROXY header before the request, when there may be one.
@@ -43,43 +40,6 @@ size_t proxy_header_room(const Config& config) {
 
 bool would_block(int code) {
   return code == EAGAIN || code == EWOULDBLOCK;
-}
-
-// Only for log lines: the address is asked for when a line is written, never on the fast path.
-std::string socket_peer_name(int fd) {
-  auto peer = SocketAddress::peer_of(fd);
-  return peer ? peer->to_string() : "(peer gone)";
-}
-
-// The client a PROXY header names; none for LOCAL (the balancer's own check) or an unspecified
-// family, whose peer is the socket's.
-std::optional<SocketAddress> source_of(const proto::ProxyHeader& header) {
-  if (header.command == proto::ProxyCommand::local) return std::nullopt;
-  switch (header.family) {
-    case proto::ProxyFamily::unspecified:
-      return std::nullopt;
-    case proto::ProxyFamily::inet: {
-      sockaddr_in in{};
-      in.sin_family = AF_INET;
-      std::memcpy(&in.sin_addr, header.source.address.data(), sizeof(in.sin_addr));
-      in.sin_port = htons(header.source.port);
-      return SocketAddress(reinterpret_cast<const sockaddr*>(&in), sizeof(in));
-    }
-    case proto::ProxyFamily::inet6: {
-      sockaddr_in6 in6{};
-      in6.sin6_family = AF_INET6;
-      std::memcpy(&in6.sin6_addr, header.source.address.data(), sizeof(in6.sin6_addr));
-      in6.sin6_port = htons(header.source.port);
-      return SocketAddress(reinterpret_cast<const sockaddr*>(&in6), sizeof(in6));
-    }
-    case proto::ProxyFamily::unix_path:
-      // The parser found a NUL within sun_path's 108 bytes, so the path fits.
-      if (!header.source.path.empty()) return SocketAddress::unix_path(header.source.path);
-      sockaddr_un un{};
-      un.sun_family = AF_UNIX;
-      return SocketAddress(reinterpret_cast<const sockaddr*>(&un), offsetof(sockaddr_un, sun_path));
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -111,16 +71,18 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Setti
       new Worker(config, settings, std::move(loop).value(), admission, log));
   const Kind kind =
       config.type == SocketType::stream ? Kind::stream_listener : Kind::datagram_socket;
+  const bool ring = kind == Kind::stream_listener && config.engine == Engine::io_uring;
   for (const Listeners::Served& listener : listeners) {
     const uint64_t tag = token(kind, listener.fd);
     auto watched =
         kind == Kind::stream_listener
-            ? worker->acceptor_.watch(listener.fd, listener.shared, tag, listener.address)
+            ? worker->acceptor_.watch(listener.fd, listener.shared, tag, listener.address, !ring)
             // EPOLLEXCLUSIVE: a shared socket wakes one worker per datagram, not all.
             : worker->loop_.add(listener.fd, EPOLLIN | (listener.shared ? EPOLLEXCLUSIVE : 0U),
                                 tag);
     if (!watched) return std::move(watched).error();
     worker->listeners_.push_back(listener.fd);
+    if (ring) worker->ring_listeners_.push_back({listener.fd, false});
   }
   return worker;
 }
@@ -171,14 +133,8 @@ void Worker::stop() noexcept {
   loop_.wake();
 }
 
-void Worker::drain(loop::Clock::time_point deadline, std::function<void()> queues_drained) {
-  drain_deadline_ = deadline;
-  queues_drained_ = std::move(queues_drained);
-  drain_asked_.store(true, std::memory_order_release);
-  loop_.wake();
-}
-
 Result<void> Worker::run() {
+  if (config_.type == SocketType::stream && config_.engine == Engine::io_uring) return run_ring();
   std::array<epoll_event, 256> events{};
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (!draining_ && drain_asked_.load(std::memory_order_acquire)) begin_drain();
@@ -215,34 +171,6 @@ Result<void> Worker::run() {
   return {};
 }
 
-// Graceful stop, first half: what the kernel has queued for us is ours to serve, so it is
-// taken before the listeners close (a listener closed with connections queued resets them).
-void Worker::begin_drain() {
-  draining_ = true;
-  now_ = loop::Clock::now();
-  if (datagrams_) {
-    for (const int fd : listeners_)
-      datagrams_->serve_until_empty(fd);
-  } else {
-    acceptor_.stop_watching();
-    for (const int fd : listeners_) {
-      do {
-        for (const int connection : acceptor_.accept_batch(fd, now_))
-          on_accepted(connection);
-      } while (!acceptor_.queue_emptied());
-    }
-  }
-  if (queues_drained_) queues_drained_();
-}
-
-void Worker::cut_all() noexcept {
-  for (size_t fd = 0; fd < connections_.size(); ++fd) {
-    if (connections_[fd].state == ConnectionState::closed) continue;
-    ++cut_;
-    close_connection(static_cast<int>(fd));
-  }
-}
-
 int Worker::next_timeout_ms() const noexcept {
   const auto next =
       std::min({requests_.front_deadline(), lingering_.front_deadline(), acceptor_.next_resume(),
@@ -270,6 +198,7 @@ Connection& Worker::open_slot(int fd) {
 // ---- The state machine: one function per state's work, the transitions written out in each.
 
 void Worker::on_accepted(int fd) {
+  if (ring_) return ring_admitted(fd);
   open_slot(fd);
   if (config_.proxy_protocol) return read_proxy_header(fd);
   read_request(fd);
@@ -299,11 +228,16 @@ void Worker::read_request(int fd) {
   do {
     got = ::recv(fd, scratch_.data(), settings_->read_size + 1, 0);
   } while (got < 0 && errno == EINTR);
-  if (got >= 0) {
-    return judge_request(fd, std::string_view(scratch_.data(), static_cast<size_t>(got)),
-                         static_cast<size_t>(got));
+  request_read(fd, got >= 0 ? got : -errno, scratch_.data());
+}
+
+// What the request's read brought (`result` bytes at `data`, or -errno).
+void Worker::request_read(int fd, ssize_t result, const char* data) {
+  if (result >= 0) {
+    return judge_request(fd, std::string_view(data, static_cast<size_t>(result)),
+                         static_cast<size_t>(result));
   }
-  const int code = errno;
+  const int code = static_cast<int>(-result);
   if (would_block(code)) {
     Connection& connection = slot(fd);
     if (connection.state != ConnectionState::accepting) return;  // a spurious wake-up
@@ -344,146 +278,6 @@ void Worker::judge_request(int fd, std::string_view received, size_t got) {
   reply(fd, verdict, got > settings_->read_size);
 }
 
-// accepting, reading_proxy_header (--proxy-protocol): the PROXY header, and the request if it
-// came in the same read. The header's bytes so far are kept apart (proxied_), so that it may
-// arrive in any number of pieces, all within the request's deadline from the accept.
-void Worker::read_proxy_header(int fd) {
-  Connection& connection = slot(fd);
-  const bool first = connection.state == ConnectionState::accepting;
-  Proxied* proxied = nullptr;
-  size_t pending = 0;
-  if (!first) {
-    proxied = &proxied_[fd];
-    pending = proxied->pending.size();  // less than kMaxProxyHeader: the parser saw to it
-    std::memcpy(scratch_.data(), proxied->pending.data(), pending);
-  }
-  // Enough for the largest header and a request one byte over --read-size.
-  const size_t wanted = proto::kMaxProxyHeader + settings_->read_size + 1 - pending;
-  ssize_t got = 0;
-  do {
-    got = ::recv(fd, scratch_.data() + pending, wanted, 0);
-  } while (got < 0 && errno == EINTR);
-  if (got == 0) {
-    return refuse_proxy_header(
-        fd, pending == 0 ? "closed before sending one" : "closed in the middle of it");
-  }
-  if (got < 0) {
-    const int code = errno;
-    if (!would_block(code)) {
-      if (log_.enabled(LogLevel::debug)) {
-        log_.debug("{} left before its PROXY header: {}", peer_name(fd), describe_errno(code));
-      }
-      return close_connection(fd);
-    }
-    if (!first) return;  // a spurious wake-up
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::reading_proxy_header;
-    requests_.push_back(fd, now_);
-    return;
-  }
-  const std::string_view received(scratch_.data(), pending + static_cast<size_t>(got));
-  const proto::ProxyParse parse = proto::parse_proxy_header(received);
-  if (parse.status == proto::ProxyParseStatus::invalid)
-    return refuse_proxy_header(fd, parse.reason);
-  if (proxied == nullptr) proxied = &proxied_[fd];
-  if (parse.status == proto::ProxyParseStatus::need_more) {
-    proxied->pending.assign(received);
-    if (!first) return;
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::reading_proxy_header;
-    requests_.push_back(fd, now_);
-    return;
-  }
-  proxied->pending = std::string();  // gives the memory back: the entry may live on
-  proxied->source = source_of(parse.header);
-  // The request is what follows the header: judged now if any came with it, else awaited
-  // within the same deadline.
-  const std::string_view request = received.substr(parse.header.length);
-  if (!request.empty()) return judge_request(fd, request, request.size());
-  if (first) {
-    if (!watch(fd, Interest::input)) return;
-    requests_.push_back(fd, now_);
-  }
-  connection.state = ConnectionState::waiting_request;
-}
-
-// Never judged, never answered: what came is not a request from a balancer we can trust.
-void Worker::refuse_proxy_header(int fd, std::string_view reason) {
-  Counters::bump(counters_.bad_proxy_header);
-  log_.warning_limited(LogKind::bad_proxy_header, "bad PROXY header from {}: {}", peer_name(fd),
-                       reason);
-  close_connection(fd);
-}
-
-std::string Worker::peer_name(int fd) const {
-  if (config_.proxy_protocol) {
-    const auto found = proxied_.find(fd);
-    if (found != proxied_.end() && found->second.source) return found->second.source->to_string();
-  }
-  return socket_peer_name(fd);
-}
-
-void Worker::reply(int fd, proto::Verdict verdict, bool overflowed) {
-  Connection& connection = slot(fd);
-  connection.verdict = verdict;
-  connection.reply_sent = 0;
-  connection.overflowed = overflowed;
-  send_reply(fd);
-}
-
-// accepting, waiting_request, sending_reply: the reply, or what the kernel did not take of it.
-void Worker::send_reply(int fd) {
-  Connection& connection = slot(fd);
-  const std::string_view rest = proto::reply_for(connection.verdict).substr(connection.reply_sent);
-  ssize_t sent = 0;
-  do {
-    sent = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  if (sent == static_cast<ssize_t>(rest.size())) return replied(fd);
-  if (sent < 0 && !would_block(errno)) {
-    // The client reset or vanished before its reply: its doing, not a server error.
-    const int code = errno;
-    if (log_.enabled(LogLevel::debug)) {
-      log_.debug("send to {}: {}", peer_name(fd), describe_errno(code));
-    }
-    return close_connection(fd);
-  }
-  // The kernel took part of it: the rest when the socket is writable, within the request's
-  // deadline as it stands (a client that reads a byte at a time gets no more time for it).
-  connection.reply_sent = static_cast<uint8_t>(connection.reply_sent + std::max<ssize_t>(sent, 0));
-  if (connection.state == ConnectionState::sending_reply) return;
-  if (!watch(fd, Interest::output)) return;
-  // Accepted in this turn: its deadline is the one it would have had waiting.
-  if (connection.state == ConnectionState::accepting) {
-    requests_.push_back(fd, now_);
-  }
-  connection.state = ConnectionState::sending_reply;
-}
-
-// The whole reply is out: close, or linger when unread bytes would turn the close into a reset.
-void Worker::replied(int fd) {
-  Connection& connection = slot(fd);
-  requests_.remove(fd);
-  if (!connection.overflowed) return close_connection(fd);  // all was read: a clean FIN
-  // A close() with unread bytes sends a reset, and a reset can destroy the reply before the
-  // client reads it. Half-close, discard what comes, close on EOF or at the linger deadline
-  // (nginx's lingering_close).
-  connection.state = ConnectionState::lingering;
-  ::shutdown(fd, SHUT_WR);
-  if (!watch(fd, Interest::input)) return;
-  lingering_.push_back(fd, now_);
-}
-
-// lingering: discard, until the client's EOF.
-void Worker::discard_lingering(int fd) {
-  for (int read = 0; read < kDiscardReadsPerWakeUp; ++read) {
-    const ssize_t got = ::recv(fd, scratch_.data(), scratch_.size(), 0);
-    if (got > 0 || (got < 0 && errno == EINTR)) continue;
-    if (got < 0 && would_block(errno)) return;
-    return close_connection(fd);  // EOF or an error: nothing left to protect
-  }
-}
-
 // Deadlines: waiting_request and sending_reply at --timeout, lingering at --linger-timeout.
 void Worker::expire() {
   if (draining_ && now_ >= drain_deadline_) cut_all();
@@ -517,6 +311,8 @@ void Worker::expire() {
 }
 
 bool Worker::watch(int fd, Interest wanted) {
+  // io_uring: the operation the new state wants is issued once the event is handled.
+  if (ring_) return true;
   Connection& connection = slot(fd);
   if (connection.interest == wanted) return true;
   const uint32_t events = wanted == Interest::output ? EPOLLOUT : EPOLLIN;
@@ -548,11 +344,17 @@ void Worker::close_connection(int fd) noexcept {
     case ConnectionState::accepting:
       break;
   }
+  const uint8_t in_flight = connection.in_flight;
+  const bool sending = connection.state == ConnectionState::sending_reply;
   connection = Connection{};
   if (config_.proxy_protocol) proxied_.erase(fd);
   --open_;
-  // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
-  ::close(fd);
+  if (ring_) {
+    release(fd, in_flight, sending);
+  } else {
+    // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
+    ::close(fd);
+  }
   acceptor_.closed();
 }
 

@@ -21,7 +21,8 @@ def somaxconn():
 
 def start_without_backlog_option(test, *args):
     """The server as a user starts it: no --backlog (server_argv would add one)."""
-    argv = [dt.binary('doorman-server'), '--listen', '127.0.0.1:0', '--threads', '1', *args]
+    argv = [dt.binary('doorman-server'), '--listen', '127.0.0.1:0', '--threads', '1',
+            *st.engine_args(args), *args]
     process = dt.start(test, argv)
     address = st.Address(process.wait_for_line(st.LISTENING_RE, timeout=10)['address'])
     return process, address

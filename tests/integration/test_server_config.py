@@ -25,7 +25,8 @@ def write_config(test, text, name='doorman.toml'):
 
 def start_with_config(test, path, *args, listening=1):
     """The server with --config `path` and `args` only (no --listen of the helpers')."""
-    process = dt.start(test, [dt.binary('doorman-server'), '--config', path, *args])
+    process = dt.start(test, [dt.binary('doorman-server'), '--config', path,
+                              *st.engine_args(args), *args])
     addresses = [st.Address(process.wait_for_line(st.LISTENING_RE, timeout=10)['address'])
                  for _ in range(listening)]
     return st.Server(process, addresses)

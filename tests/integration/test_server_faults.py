@@ -182,6 +182,10 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
         """A server whose descriptor limit drops to LIMIT while it runs (another process's
         doing, as `prlimit --pid`): its admission limit was set for the old limit, so new
         connections meet EMFILE and the reserve descriptor must shed them."""
+        if st.engine() == 'io_uring':
+            # The kernel reads the limit into a multishot accept when it is armed: one lowered
+            # afterwards is not met until the accept ends, so no EMFILE comes to shed.
+            self.skipTest('io_uring: a multishot accept keeps the descriptor limit it was armed with')
         server = st.start_server(self, '--max-connections', '1000', '--timeout', '10s',
                                  '--backlog', '512', threads=threads)
         limit = f'--nofile={self.LIMIT}:{self.LIMIT}'

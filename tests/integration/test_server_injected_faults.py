@@ -35,6 +35,13 @@ def messages_for(count):
     return [MESSAGES[index % len(MESSAGES)] for index in range(count)]
 
 
+def setUpModule():
+    if st.engine() == 'io_uring':
+        # The shim replaces libc's recv, send, accept4...: io_uring's operations never call
+        # them, so there is nothing to inject into (the epoll run covers the state machine).
+        raise unittest.SkipTest('the fault shim interposes libc calls, which io_uring bypasses')
+
+
 class PartialSends(unittest.TestCase):
     """Every send moves 1 to 5 bytes: the reply arrives whole only if the server finishes what
     a send left over."""

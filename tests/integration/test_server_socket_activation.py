@@ -27,7 +27,8 @@ ACTIVATOR_RE = r'activator listening on (?P<address>\S+)$'
 
 
 def activated_server_argv(*args):
-    return [dt.binary('doorman-server'), '--threads', '2', *[str(arg) for arg in args]]
+    args = [str(arg) for arg in args]
+    return [dt.binary('doorman-server'), '--threads', '2', *st.engine_args(args), *args]
 
 
 @unittest.skipUnless(SYSTEMD_ACTIVATE, 'systemd-socket-activate is not installed (make deps)')

@@ -81,6 +81,7 @@ class UsageErrors(OneLineFailure, unittest.TestCase):
         (['--password', ''], ['--password']),
         (['--log-level', 'loud'], ['--log-level']),
         (['--log-format', 'xml'], ['--log-format', 'text', 'json']),
+        (['--engine', 'kqueue'], ['--engine', 'epoll', 'io_uring']),
         (['--no-such-option'], ['--no-such-option']),
         (['--backlog'], ['--backlog']),
     ]

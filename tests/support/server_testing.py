@@ -103,6 +103,18 @@ class ClassScope:
 TEST_BACKLOG = '128'
 
 
+def engine_args(args):
+    """--engine $DOORMAN_TEST_ENGINE unless `args` names an engine: CTest runs the server suites
+    once as they are (epoll, the default) and once as integration_uring.* with io_uring."""
+    engine = os.environ.get('DOORMAN_TEST_ENGINE')
+    return ['--engine', engine] if engine and '--engine' not in args else []
+
+
+def engine():
+    """The engine the suite runs the server with: epoll unless DOORMAN_TEST_ENGINE says."""
+    return os.environ.get('DOORMAN_TEST_ENGINE') or 'epoll'
+
+
 def server_argv(*args, listen=('127.0.0.1:0',), threads=1, wrapper=()):
     """doorman-server's command line: --listen each address, --threads (None: the default),
     --backlog TEST_BACKLOG unless `args` has one, then `args`."""
@@ -114,7 +126,7 @@ def server_argv(*args, listen=('127.0.0.1:0',), threads=1, wrapper=()):
     args = [str(arg) for arg in args]
     if '--backlog' not in args:
         argv += ['--backlog', TEST_BACKLOG]
-    return argv + args
+    return argv + engine_args(args) + args
 
 
 def start_server(test, *args, listen=('127.0.0.1:0',), threads=1, wrapper=(), cwd=None,
@@ -188,7 +200,8 @@ def stopped_counters(process):
 def run_server(*args, timeout=10, wrapper=(), env=None):
     """Runs doorman-server expecting it to exit by itself (a start-up failure):
     (returncode, stdout, stderr)."""
-    return dt.run([*wrapper, dt.binary('doorman-server'), *[str(arg) for arg in args]],
+    args = [str(arg) for arg in args]
+    return dt.run([*wrapper, dt.binary('doorman-server'), *engine_args(args), *args],
                   timeout=timeout, env=env)
 
 
@@ -196,10 +209,10 @@ def run_server(*args, timeout=10, wrapper=(), env=None):
 ROOT_WARNING = 'warning running as root: use --user to drop privileges'
 
 
-# The start-up summary: version, pid, workers, type, the connection limit and where it comes
-# from, backlog, timeout.
+# The start-up summary: version, pid, workers, type, engine, the connection limit and where it
+# comes from, backlog, timeout.
 STARTUP_RE = (r'\binfo doorman-server (?P<version>\S+), pid (?P<pid>\d+): (?P<workers>\d+) workers, '
-              r'(?P<type>stream|dgram), at most (?P<limit>\d+) connections \((?P<source>[^)]*)\), '
+              r'(?P<type>stream|dgram), (?P<engine>epoll|io_uring), at most (?P<limit>\d+) connections \((?P<source>[^)]*)\), '
               r'backlog (?P<backlog>\d+), timeout (?P<timeout>\S+)$')
 
 

@@ -35,6 +35,8 @@ class EventLoop {
   void wake() noexcept;
   // Resets the wake-up after kWakeToken was reported.
   void clear_wake() noexcept;
+  // For a loop that waits elsewhere (the io_uring engine): readable after wake().
+  int wake_descriptor() const noexcept { return wake_.get(); }
 
  private:
   EventLoop(Fd epoll, Fd wake) : epoll_(std::move(epoll)), wake_(std::move(wake)) {}

@@ -32,8 +32,17 @@ class Acceptor {
  public:
   Acceptor(loop::EventLoop& loop, Admission& admission, Counters& counters, const Log& log);
 
-  // Registers a listening socket; `shared` ones (Unix) wake one worker per event.
-  Result<void> watch(int listener, bool shared, uint64_t token, std::string address);
+  // Registers a listening socket; `shared` ones (Unix) wake one worker per event. Not `polled`:
+  // another engine learns of its connections (io_uring's multishot accept), and only calls
+  // accept_batch when that fails, to shed or rest as epoll's does.
+  Result<void> watch(int listener, bool shared, uint64_t token, std::string address,
+                     bool polled = true);
+
+  // A connection taken off the queue elsewhere: admitted (counted, active until closed()) or
+  // refused over --max-connections and closed.
+  bool admit(int fd);
+  // Whether the listener rests (no descriptors, an accept error) or the worker drains.
+  bool paused(int listener) const noexcept;
 
   // The connections accepted and admitted in this wake-up (non-blocking, close-on-exec); each
   // counts as active until the worker closes it and calls closed().
@@ -64,6 +73,7 @@ class Acceptor {
     uint64_t token;
     std::string address;
     bool paused = false;
+    bool polled = true;
   };
 
   static constexpr size_t kBatch = 64;

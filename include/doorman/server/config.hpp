@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "doorman/base/duration.hpp"
@@ -16,6 +18,12 @@
 namespace doorman::server {
 
 inline constexpr unsigned kDefaultDgramRate = 100;
+
+// How a worker issues its stream connections' operations (docs/design.md §2): epoll readiness
+// and one system call per step, or io_uring completions, queued and submitted in batches.
+// Datagram sockets are served with epoll either way.
+enum class Engine : uint8_t { epoll, io_uring };
+std::string_view to_string(Engine engine) noexcept;
 
 struct Config {
   std::vector<Address> listen;  // empty means the tutorial's localhost:8001
@@ -32,6 +40,7 @@ struct Config {
   // How long a stopping server lets the connections in flight finish; 0: --timeout.
   Duration drain_timeout = Duration::zero();
   bool defer_accept = false;
+  Engine engine = Engine::epoll;  // io_uring falls back to epoll, with a warning, where unavailable
   // B12: every stream connection starts with a PROXY protocol header (v1 or v2), whose source
   // is the client; one without it is closed unanswered.
   bool proxy_protocol = false;

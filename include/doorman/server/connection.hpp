@@ -56,6 +56,10 @@ struct Connection {
   bool overflowed = false;
   // Which of its kind's TimeoutLists the connection waits in (one per --timeout a reload set).
   uint8_t deadline_list = 0;
+  // --engine io_uring: the operations the kernel holds for this descriptor (a receive or a
+  // send; a cancelled one until its completion). The descriptor is closed only at zero, so its
+  // number cannot be reused while a completion for it may still come.
+  uint8_t in_flight = 0;
 };
 // The table holds one slot per descriptor number in every worker: its size is part of the
 // memory per connection.

@@ -7,6 +7,12 @@
 // once (under load the request is already there, and the connection never touches epoll); only
 // on EAGAIN is it registered and appended to the request deadline list. A reply that may be
 // followed by unread bytes is protected by a lingering close.
+//
+// --engine io_uring runs the same states and lists with the operations issued through a Ring
+// (worker_ring.cpp): the completions go to the functions the epoll engine gives its system
+// calls' results to.
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstddef>
@@ -20,6 +26,7 @@
 
 #include "doorman/loop/deadline_list.hpp"
 #include "doorman/loop/event_loop.hpp"
+#include "doorman/loop/ring.hpp"
 #include "doorman/loop/timeout_lists.hpp"
 #include "doorman/net/socket_address.hpp"
 #include "doorman/proto/judge.hpp"
@@ -64,13 +71,19 @@ class Worker {
   void adopt(const Settings& settings);
 
   // The state machine: each of these is what one state does with the event it takes.
+  // The epoll engine issues each operation itself (read_request, send_reply...) and hands its
+  // result on; the io_uring engine hands on its completions. `result`: bytes, or -errno.
   void on_accepted(int fd);
   void on_event(int fd);
   void read_request(int fd);
+  void request_read(int fd, ssize_t result, const char* data);
   void read_proxy_header(int fd);
+  size_t restore_proxy_header(int fd);
+  void proxy_header_read(int fd, size_t pending, ssize_t result);
   void judge_request(int fd, std::string_view received, size_t got);
   void refuse_proxy_header(int fd, std::string_view reason);
   void send_reply(int fd);
+  void reply_progress(int fd, ssize_t result);
   void discard_lingering(int fd);
   void expire();
   void close_connection(int fd) noexcept;
@@ -81,6 +94,21 @@ class Worker {
   void reply(int fd, proto::Verdict verdict, bool overflowed);
   void replied(int fd);
   bool watch(int fd, Interest wanted);
+
+  // The io_uring engine (worker_ring.cpp): the same states, lists and transitions, with one
+  // operation in flight per open connection, as its state says.
+  Result<void> run_ring();
+  void arm_listeners();
+  void arm_wake();
+  void on_completion(const io_uring_cqe& cqe);
+  void ring_accepted(int listener, const io_uring_cqe& cqe);
+  void ring_admitted(int fd);
+  void ring_received(int fd, const io_uring_cqe& cqe);
+  void ring_sent(int fd, int result);
+  void keep_going(int fd);
+  void release(int fd, uint8_t in_flight, bool sending = false) noexcept;
+  void stop_accepting_ring();
+  void finish_ring() noexcept;
 
   // Only for log lines: the client, as the PROXY header named it, else the socket's peer.
   std::string peer_name(int fd) const;
@@ -128,6 +156,14 @@ class Worker {
   // Replied and half-closed, discarding what still comes (--linger-timeout).
   DeadlineLists lingering_;
   loop::Clock::time_point now_{};
+
+  // --engine io_uring (stream only), made by run() on the worker's own thread.
+  std::optional<loop::Ring> ring_;
+  struct RingListener {
+    int fd;
+    bool armed;  // its multishot accept is in the kernel
+  };
+  std::vector<RingListener> ring_listeners_;
 };
 
 }  // namespace doorman::server

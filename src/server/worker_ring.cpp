@@ -1,0 +1,285 @@
+// The io_uring engine (--engine io_uring): the worker's states, deadline lists and transitions
+// (worker.cpp), with each operation queued in the ring and handed to the kernel together with
+// the wait for completions, in one io_uring_enter per loop turn.
+//
+// An open connection has exactly one operation in flight, the one its state waits on:
+// waiting_request, reading_proxy_header and lingering a receive (from the provided buffers, so
+// a waiting connection holds none), sending_reply a send. A completion goes to the function the
+// epoll engine gives its system call's result to (request_read, proxy_header_read,
+// reply_progress), and keep_going then issues what the state it left waits on. Accepts are one
+// multishot accept per listener.
+//
+// A close (replied, a deadline, the stop) cancels the operation in flight (by its tag) and
+// closes the descriptor with IORING_OP_CLOSE once the cancelled one has completed: close() would
+// not cancel it, and the number must not be reused while a completion for it may still come.
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "doorman/proto/proxy_header.hpp"
+#include "doorman/server/worker.hpp"
+
+namespace doorman::server {
+namespace {
+
+enum class Op : uint32_t { accept = 1, wake, receive, send, close, cancel };
+
+uint64_t tag(Op op, int fd) {
+  return (uint64_t{static_cast<uint32_t>(op)} << 32) | static_cast<uint32_t>(fd);
+}
+Op op_of(uint64_t tag) {
+  return static_cast<Op>(tag >> 32);
+}
+int fd_of(uint64_t tag) {
+  return static_cast<int>(tag & 0xffffffffU);
+}
+
+constexpr unsigned kRingEntries = 1024;
+constexpr unsigned kRingBuffers = 128;
+// The largest first read: a PROXY header and a request one byte over the largest --read-size,
+// whatever a reload sets. Only the pages a receive writes ever cost memory.
+constexpr size_t kLargestReadSize = 65536;
+constexpr size_t kRingBufferSize = (proto::kMaxProxyHeader + kLargestReadSize + 1 + 4095) & ~4095UL;
+// A lingering connection's discarding reads: the part of a buffer they may touch.
+constexpr unsigned kDiscardSize = 16 * 1024;
+
+}  // namespace
+
+Result<void> Worker::run_ring() {
+  // Made on this thread: the ring takes submissions from the thread that set it up alone.
+  auto ring = loop::Ring::create(kRingEntries, kRingBuffers, kRingBufferSize);
+  if (!ring) return std::move(ring).error();
+  ring_.emplace(std::move(ring).value());
+  arm_wake();
+  Result<void> outcome;
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    if (!draining_ && drain_asked_.load(std::memory_order_acquire)) begin_drain();
+    if (draining_ && open_ == 0) break;
+    arm_listeners();
+    now_ = loop::Clock::now();
+    auto waited = ring_->submit_and_wait(next_timeout_ms());
+    if (!waited) {
+      outcome = std::move(waited).error();
+      break;
+    }
+    now_ = loop::Clock::now();
+    ring_->completions([this](const io_uring_cqe& cqe) { on_completion(cqe); });
+    expire();
+  }
+  cut_all();
+  finish_ring();
+  return outcome;
+}
+
+void Worker::arm_wake() {
+  io_uring_sqe& sqe = ring_->next();
+  io_uring_prep_poll_multishot(&sqe, loop_.wake_descriptor(), POLLIN);
+  io_uring_sqe_set_data64(&sqe, tag(Op::wake, 0));
+}
+
+// A listener's multishot accept, unless it is in the kernel already, rests, or the worker
+// drains.
+void Worker::arm_listeners() {
+  if (draining_) return;
+  for (RingListener& listener : ring_listeners_) {
+    if (listener.armed || acceptor_.paused(listener.fd)) continue;
+    io_uring_sqe& sqe = ring_->next();
+    io_uring_prep_multishot_accept(&sqe, listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(&sqe, tag(Op::accept, listener.fd));
+    listener.armed = true;
+  }
+}
+
+void Worker::on_completion(const io_uring_cqe& cqe) {
+  const int fd = fd_of(cqe.user_data);
+  switch (op_of(cqe.user_data)) {
+    case Op::accept:
+      return ring_accepted(fd, cqe);
+    case Op::wake:
+      loop_.clear_wake();
+      if ((cqe.flags & IORING_CQE_F_MORE) == 0) arm_wake();
+      return;
+    case Op::receive:
+      return ring_received(fd, cqe);
+    case Op::send:
+      return ring_sent(fd, cqe.res);
+    case Op::close:  // only failures complete (IOSQE_CQE_SKIP_SUCCESS)
+      if (log_.enabled(LogLevel::debug)) {
+        log_.debug("close fd {}: {}", fd, describe_errno(-cqe.res));
+      }
+      return;
+    case Op::cancel:  // a failure says the operation had completed: its completion tells
+      return;
+  }
+}
+
+void Worker::ring_accepted(int listener, const io_uring_cqe& cqe) {
+  if ((cqe.flags & IORING_CQE_F_MORE) == 0) {
+    for (RingListener& one : ring_listeners_) {
+      if (one.fd == listener) one.armed = false;
+    }
+  }
+  if (cqe.res >= 0) {
+    pick_up_settings();
+    if (acceptor_.admit(cqe.res)) ring_admitted(cqe.res);
+    return;
+  }
+  if (cqe.res == -ECANCELED || draining_) return;
+  // A failed accept ends the multishot one. The epoll engine's accepts take one batch, shedding
+  // a connection when descriptors have run out or resting the listener on another error, and
+  // arm_listeners arms it again unless it rests.
+  pick_up_settings();
+  for (const int fd : acceptor_.accept_batch(listener, now_))
+    ring_admitted(fd);
+}
+
+// Under io_uring a connection starts waiting at once: its first receive completes in the same
+// io_uring_enter when the request has come with the handshake.
+void Worker::ring_admitted(int fd) {
+  Connection& connection = open_slot(fd);
+  connection.state = config_.proxy_protocol ? ConnectionState::reading_proxy_header
+                                            : ConnectionState::waiting_request;
+  requests_.push_back(fd, now_);
+  keep_going(fd);
+}
+
+void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
+  Connection& connection = slot(fd);
+  --connection.in_flight;
+  if (connection.state == ConnectionState::closed || cqe.res == -ENOBUFS) {
+    // Closed: cancelled, or completed before the cancel. Out of buffers: tried again once this
+    // turn's completions have given theirs back.
+    ring_->give_back(cqe);
+    if (connection.state == ConnectionState::closed) {
+      if (connection.in_flight == 0) release(fd, 0);
+    } else {
+      keep_going(fd);
+    }
+    return;
+  }
+  const std::string_view bytes = ring_->received(cqe);
+  const ssize_t result = cqe.res < 0 ? cqe.res : static_cast<ssize_t>(bytes.size());
+  switch (connection.state) {
+    case ConnectionState::waiting_request:
+      request_read(fd, result, bytes.data());
+      break;
+    case ConnectionState::reading_proxy_header: {
+      const size_t pending = restore_proxy_header(fd);
+      const size_t taken = std::min(bytes.size(), scratch_.size() - pending);
+      std::memcpy(scratch_.data() + pending, bytes.data(), taken);
+      proxy_header_read(fd, pending, cqe.res < 0 ? result : static_cast<ssize_t>(taken));
+      break;
+    }
+    case ConnectionState::lingering:
+      if (cqe.res <= 0) close_connection(fd);  // EOF or an error: nothing left to protect
+      break;
+    case ConnectionState::closed:
+    case ConnectionState::accepting:
+    case ConnectionState::sending_reply:
+      break;  // nothing receives in these states
+  }
+  ring_->give_back(cqe);
+  keep_going(fd);
+}
+
+void Worker::ring_sent(int fd, int result) {
+  Connection& connection = slot(fd);
+  --connection.in_flight;
+  if (connection.state == ConnectionState::closed) {
+    if (connection.in_flight == 0) release(fd, 0);
+    return;
+  }
+  reply_progress(fd, result);
+  keep_going(fd);
+}
+
+// Issues the operation the connection's state waits on, if none is in flight.
+void Worker::keep_going(int fd) {
+  Connection& connection = slot(fd);
+  if (connection.in_flight != 0) return;
+  unsigned length = 0;
+  switch (connection.state) {
+    case ConnectionState::waiting_request:
+      // One byte over --read-size, as the epoll engine reads: more decides the lingering close.
+      length = static_cast<unsigned>(settings_->read_size + 1);
+      break;
+    case ConnectionState::reading_proxy_header: {
+      const auto found = proxied_.find(fd);
+      const size_t pending = found == proxied_.end() ? 0 : found->second.pending.size();
+      length = static_cast<unsigned>(proto::kMaxProxyHeader + settings_->read_size + 1 - pending);
+      break;
+    }
+    case ConnectionState::lingering:
+      length = kDiscardSize;
+      break;
+    case ConnectionState::sending_reply: {
+      const std::string_view rest =
+          proto::reply_for(connection.verdict).substr(connection.reply_sent);
+      io_uring_sqe& sqe = ring_->next();
+      io_uring_prep_send(&sqe, fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+      io_uring_sqe_set_data64(&sqe, tag(Op::send, fd));
+      ++connection.in_flight;
+      return;
+    }
+    case ConnectionState::closed:
+    case ConnectionState::accepting:
+      return;
+  }
+  io_uring_sqe& sqe = ring_->next();
+  io_uring_prep_recv(&sqe, fd, nullptr, length, 0);
+  sqe.flags |= IOSQE_BUFFER_SELECT;
+  sqe.buf_group = loop::Ring::kBufferGroup;
+  io_uring_sqe_set_data64(&sqe, tag(Op::receive, fd));
+  ++connection.in_flight;
+}
+
+// The descriptor of a closed connection: closed now if nothing is in flight, else what is in
+// flight (a send when `sending`, else a receive) cancelled first; its completion comes back here
+// with nothing left.
+void Worker::release(int fd, uint8_t in_flight, bool sending) noexcept {
+  io_uring_sqe& sqe = ring_->next();
+  if (in_flight == 0) {
+    io_uring_prep_close(&sqe, fd);
+    io_uring_sqe_set_data64(&sqe, tag(Op::close, fd));
+  } else {
+    slot(fd).in_flight = in_flight;
+    // By its tag, not by descriptor: the kernel finds a tag in a hash table, while a cancel by
+    // descriptor walks every request in flight, which made 10,000 timeouts at once quadratic.
+    io_uring_prep_cancel64(&sqe, tag(sending ? Op::send : Op::receive, fd), 0);
+    io_uring_sqe_set_data64(&sqe, tag(Op::cancel, fd));
+  }
+  sqe.flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+// Draining: the multishot accepts are cancelled before the listeners close (the kernel holds
+// them open while an accept is in flight); what they took meanwhile still completes.
+void Worker::stop_accepting_ring() {
+  for (const RingListener& listener : ring_listeners_) {
+    if (!listener.armed) continue;
+    io_uring_sqe& sqe = ring_->next();
+    io_uring_prep_cancel64(&sqe, tag(Op::accept, listener.fd), 0);
+    io_uring_sqe_set_data64(&sqe, tag(Op::cancel, listener.fd));
+    sqe.flags |= IOSQE_CQE_SKIP_SUCCESS;
+  }
+  (void)ring_->submit_and_wait(0);
+}
+
+// After cut_all: the closes it queued go to the kernel; a descriptor whose operation's
+// cancellation has not completed is closed here, and the ring's end cancels the rest.
+void Worker::finish_ring() noexcept {
+  (void)ring_->submit();
+  for (size_t fd = 0; fd < connections_.size(); ++fd) {
+    Connection& connection = connections_[fd];
+    if (connection.state != ConnectionState::closed || connection.in_flight == 0) continue;
+    connection.in_flight = 0;
+    ::close(static_cast<int>(fd));
+  }
+  ring_.reset();
+}
+
+}  // namespace doorman::server

@@ -1,0 +1,98 @@
+"""doorman-server --engine: the start-up line names the engine serving; io_uring refused (here by
+a seccomp filter failing io_uring_setup with ENOSYS) is one warning line naming the reason, then
+the same service with epoll; datagram mode is served with epoll whatever the option says; a
+reload that changes the engine says it needs a restart. The rest of the behaviour is the whole
+server suite, run once per engine (integration.* and integration_uring.*).
+"""
+
+import os
+import re
+import signal
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+import doorman_testing as dt  # noqa: E402
+import server_testing as st  # noqa: E402
+
+FALLBACK_RE = r'\bwarning io_uring is not available \((?P<reason>.*)\): serving with epoll$'
+
+
+def io_uring_usable():
+    """Whether this machine lets a process set up io_uring (the sysctl may forbid it)."""
+    try:
+        with open('/proc/sys/kernel/io_uring_disabled') as setting:
+            return setting.read().strip() == '0'
+    except FileNotFoundError:
+        return os.path.exists('/proc/sys/kernel')  # a kernel before the sysctl: on if built
+
+
+class Engine(unittest.TestCase):
+    def startup(self, server):
+        for line in server.stderr_lines():
+            match = re.search(st.STARTUP_RE, line)
+            if match:
+                return match
+        self.fail(f'no start-up line in {server.stderr_lines()}')
+
+    def warnings(self, server):
+        return [line for line in server.stderr_lines()
+                if ' warning ' in line and 'running as root' not in line]
+
+    def test_refused_io_uring_is_one_warning_then_epoll_serves(self):
+        wrapper = (dt.binary('doorman-without-io-uring'),)
+        server = st.start_server(self, '--engine', 'io_uring', '--timeout', '1s', wrapper=wrapper)
+        self.assertEqual(self.startup(server)['engine'], 'epoll')
+        warnings = self.warnings(server)
+        self.assertEqual(len(warnings), 1, warnings)
+        self.assertRegex(warnings[0], FALLBACK_RE)
+        self.assertIn('io_uring_setup', warnings[0])
+        self.assertIn('ENOSYS', warnings[0])
+        self.assertEqual(st.exchange(server.address, b'1'), st.WELCOME)
+        self.assertEqual(st.exchange(server.address, b'2'), st.GO_OUT)
+        status, counters = server.stop()
+        self.assertEqual(status, 0)
+        self.assertEqual((counters['welcomed'], counters['rejected']), (1, 1), counters)
+
+    @unittest.skipUnless(io_uring_usable(), 'kernel.io_uring_disabled forbids io_uring here')
+    def test_io_uring_serves_when_available(self):
+        server = st.start_server(self, '--engine', 'io_uring')
+        self.assertEqual(self.startup(server)['engine'], 'io_uring')
+        self.assertEqual(self.warnings(server), [])
+        self.assertEqual(st.exchange(server.address, b'1'), st.WELCOME)
+        status, _ = server.stop()
+        self.assertEqual(status, 0)
+
+    def test_epoll_is_the_default(self):
+        server = st.start_server(self, '--engine', 'epoll')
+        self.assertEqual(self.startup(server)['engine'], 'epoll')
+        argv = st.server_argv()
+        if '--engine' not in argv:  # the plain run: no option at all
+            plain = st.start_server(self)
+            self.assertEqual(self.startup(plain)['engine'], 'epoll')
+
+    def test_datagram_mode_is_served_with_epoll(self):
+        server = st.start_server(self, '--type', 'dgram', '--engine', 'io_uring')
+        self.assertEqual(self.startup(server)['engine'], 'epoll')
+        self.assertEqual(self.warnings(server), [])
+        self.assertEqual(st.exchange(server.address, b'1', type='dgram'), st.WELCOME)
+
+    def test_a_reload_that_changes_the_engine_needs_a_restart(self):
+        config = os.path.join(dt.temp_dir(self), 'doorman.toml')
+        with open(config, 'w', encoding='utf-8') as file:
+            file.write('engine = "epoll"\n')
+        # Not start_server: the suite's --engine on the command line would override the file's.
+        process = dt.start(self, [dt.binary('doorman-server'), '--config', config, '--listen',
+                                  '127.0.0.1:0', '--threads', '1'])
+        server = st.Server(process, [st.Address(
+            process.wait_for_line(st.LISTENING_RE, timeout=10)['address'])])
+        with open(config, 'w', encoding='utf-8') as file:
+            file.write('engine = "io_uring"\n')
+        os.kill(server.pid, signal.SIGHUP)
+        server.process.wait_for_line(
+            r'\bwarning reload: engine changed: it needs a restart, kept as it was$')
+        self.assertEqual(st.exchange(server.address, b'1'), st.WELCOME)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -298,10 +298,12 @@ void Worker::expire() {
                  format_duration(requests_.timeout_of(fd)));
     } else {
       Counters::bump(counters_.timed_out);
-      const std::string peer = peer_name(fd);
-      log_.warning_limited(LogKind::time_out, {"time_out", peer},
-                           "time out: {} sent nothing within {}", peer,
-                           format_duration(requests_.timeout_of(fd)));
+      // Admitted first: a flood of time outs must not cost a getpeername each.
+      if (log_.admits_limited(LogKind::time_out, LogLevel::warning)) {
+        const std::string peer = peer_name(fd);
+        log_.event(LogLevel::warning, {"time_out", peer}, "time out: {} sent nothing within {}",
+                   peer, format_duration(requests_.timeout_of(fd)));
+      }
     }
     close_connection(fd);
   }

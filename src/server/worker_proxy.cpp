@@ -134,8 +134,11 @@ void Worker::proxy_header_read(int fd, size_t pending, ssize_t result) {
 // Never judged, never answered: what came is not a request from a balancer we can trust.
 void Worker::refuse_proxy_header(int fd, std::string_view reason) {
   Counters::bump(counters_.bad_proxy_header);
-  log_.warning_limited(LogKind::bad_proxy_header, "bad PROXY header from {}: {}", peer_name(fd),
-                       reason);
+  if (log_.admits_limited(LogKind::bad_proxy_header, LogLevel::warning)) {
+    const std::string peer = peer_name(fd);
+    log_.event(LogLevel::warning, {"bad_proxy_header", peer}, "bad PROXY header from {}: {}", peer,
+               reason);
+  }
   close_connection(fd);
 }
 

@@ -104,6 +104,13 @@ class Log {
     }
   }
 
+  // The rate limit of warning_limited asked on its own, for a line whose arguments cost
+  // something to build (a peer's name): true when a line of `kind` may be written now, and then
+  // it counts as written. Write it with event().
+  bool admits_limited(LogKind kind, LogLevel level) const {
+    return enabled(level) && admit(kind, level);
+  }
+
   // Tells now what the rate limiters hold back (before a last line, say).
   void tell_held_back() const { tell_held_back(RateLimiter::Clock::time_point::max()); }
 

@@ -87,6 +87,16 @@ Result<void> drop_privileges(const Identity& identity) {
   return {};
 }
 
+bool running_as(const Identity& identity) {
+  uid_t real = 0, effective = 0, saved = 0;
+  gid_t real_group = 0, effective_group = 0, saved_group = 0;
+  if (::getresuid(&real, &effective, &saved) != 0) return false;
+  if (::getresgid(&real_group, &effective_group, &saved_group) != 0) return false;
+  return real == identity.uid && effective == identity.uid && saved == identity.uid &&
+         real_group == identity.gid && effective_group == identity.gid &&
+         saved_group == identity.gid;
+}
+
 bool running_as_root() {
   return ::geteuid() == 0;
 }

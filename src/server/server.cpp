@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "doorman/base/printable.hpp"
 #include "doorman/server/counter_log.hpp"
 #include "doorman/server/descriptor_budget.hpp"
 #include "doorman/server/listeners.hpp"
@@ -181,7 +182,9 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   if (!metrics) return cannot_start(with_descriptor_hint(std::move(metrics).error()));
   // Every address bound (the metrics one too) and the password read: root is given up before anyone
   // is served (B10).
-  if (config.run_as) {
+  if (config.run_as && running_as(*config.run_as) && !running_as_root()) {
+    log.info("already running as {}: nothing to drop", quoted(config.run_as->user));
+  } else if (config.run_as) {
     if (auto handed = listeners->hand_files_to(config.run_as->uid, config.run_as->gid); !handed) {
       return cannot_start(handed.error());
     }

@@ -7,12 +7,14 @@ user or group is a usage error; running as root without --user is a warning.
 import grp
 import os
 import pwd
+import signal
 import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
 import doorman_testing as dt  # noqa: E402
 import server_testing as st  # noqa: E402
+from test_server_upgrade import kill_quietly  # noqa: E402
 
 USER = 'nobody'
 AS_ROOT = os.geteuid() == 0
@@ -56,6 +58,22 @@ class DropToUser(unittest.TestCase):
         self.assertServes(server)
         self.assertFalse([line for line in server.stderr_lines() if 'running as root' in line])
         self.assertEqual(server.stop()[0], 0)
+
+    def test_an_upgrade_keeps_the_user(self):
+        # The new process starts as the user already: nothing left to drop, and no failure
+        # trying (setgroups needs root).
+        server = st.start_server(self, '--user', USER)
+        os.kill(server.pid, signal.SIGUSR2)
+        new_pid = int(server.process.wait_for_line(
+            r'\binfo upgraded: process (?P<pid>\d+) serves the sockets now$', timeout=20)['pid'])
+        self.addCleanup(kill_quietly, new_pid)
+        self.assertEqual(server.process.popen.wait(timeout=20), 0, server.process.output()[1])
+        self.assertTrue(any(f"already running as '{USER}': nothing to drop" in line
+                            for line in server.stderr_lines()), server.stderr_lines())
+        ids = status_ids(new_pid)
+        self.assertEqual(ids['Uid'], [self.account.pw_uid] * 4)
+        self.assertEqual(ids['Gid'], [self.account.pw_gid] * 4)
+        self.assertServes(server)
 
     def test_group_given_is_the_only_group(self):
         other = grp.getgrnam('nogroup' if group_exists('nogroup') else 'daemon')

@@ -27,6 +27,9 @@ Result<Identity> resolve_identity(const std::string& user, const std::optional<s
 // it still has), then checks that every real, effective and saved id is the target's and that
 // root cannot be taken back.
 Result<void> drop_privileges(const Identity& identity);
+// Whether every user and group id (real, effective, saved) already is the identity's: a process
+// started by an upgrade of a server that dropped to it has nothing left to drop (and could not).
+bool running_as(const Identity& identity);
 
 // Running as root with nothing to drop to: the caller warns.
 bool running_as_root();

@@ -186,7 +186,7 @@ class UnixSockets(unittest.TestCase):
         server = self.start('--timeout', '0.3s')
         forged = '2026-01-01T00:00:00.000Z info forged line'
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.bind(f'\0evil\n{forged}\x1b[31m'.encode())
+            sock.bind(f'\0evil-{os.getpid()}\n{forged}\x1b[31m'.encode())
             sock.settimeout(5)
             sock.connect(self.path)
             self.assertEqual(st.closed_by_peer(sock, timeout=5), 'eof')

@@ -109,9 +109,9 @@ void SignalLoop::drain(int signal) {
                                      ? serving_.running.drain_timeout
                                      : serving_.running.timeout;
   log.event(LogLevel::info, {"stopping", ""},
-            "stopping on {}: the connections in flight have {} to finish; a second signal stops "
-            "at once",
-            signal_name(signal), format_duration(drain_timeout));
+            "stopping on {}: the connections in flight have {} to finish; {} stops at once",
+            signal_name(signal), format_duration(drain_timeout),
+            signal == SIGUSR2 ? "a second INT or TERM" : "a second signal");
   // After an upgrade the service goes on, in the new process.
   if (signal != SIGUSR2) notify_stopping("draining");
 
@@ -135,6 +135,10 @@ void SignalLoop::drain(int signal) {
   const LogCount draining_count[] = {{"draining", draining}};
   log.event(LogLevel::info, {"draining", "", draining_count}, "draining {} connections", draining);
 
+  // After an upgrade a service manager's stop (systemd's default KillMode= signals every process
+  // of the unit) or a Ctrl-C reaches this process too: it was not asked to stop at once, it is
+  // stopping already, so the first such signal lets the drain go on.
+  bool stop_taken = signal != SIGUSR2;
   const timespec poll{0, 20'000'000};
   while (serving_.finished.load(std::memory_order_acquire) < workers.size()) {
     siginfo_t second{};
@@ -149,6 +153,12 @@ void SignalLoop::drain(int signal) {
     }
     if (second.si_signo == SIGUSR2) {
       log.warning("not upgrading on USR2: the server is stopping");
+      continue;
+    }
+    if (!stop_taken) {
+      stop_taken = true;
+      log.info("draining on after {}: the new process serves; another signal stops at once",
+               signal_name(second.si_signo));
       continue;
     }
     log.event(LogLevel::warning, {"stopping_at_once", ""},

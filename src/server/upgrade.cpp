@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,20 +34,45 @@ bool is_replaced_variable(std::string_view entry) {
          entry.starts_with(std::string(kServiceNotifyVariable) + "=");
 }
 
-// An abstract Unix datagram socket nobody else names: no file to clean up.
+// An abstract Unix datagram socket the kernel names (autobind: no name to guess ahead and bind
+// first, no file to clean up). Abstract sockets have no permissions: anyone may send to it, so
+// it passes the senders' credentials and poll() believes the new process alone.
 Result<Fd> open_notification_socket(std::string& name) {
-  static unsigned attempt = 0;
-  name = "@doorman-upgrade-" + std::to_string(::getpid()) + "-" + std::to_string(++attempt);
   Fd socket(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!socket) return Error("socket", "unix:" + name, errno);
+  if (!socket) return Error("socket", "unix:@", errno);
+  const int on = 1;
+  if (::setsockopt(socket.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0) {
+    return Error("setsockopt SO_PASSCRED", "unix:@", errno);
+  }
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  ::memcpy(address.sun_path + 1, name.data() + 1, name.size() - 1);
-  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
-  if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0) {
-    return Error("bind", "unix:" + name, errno);
+  if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(sa_family_t)) != 0) {
+    return Error("bind", "unix:@", errno);
   }
+  socklen_t length = sizeof(address);
+  if (::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return Error("getsockname", "unix:@", errno);
+  }
+  const size_t size = length - offsetof(sockaddr_un, sun_path);
+  if (size < 2 || address.sun_path[0] != '\0') {
+    return Error::described("bind", "unix:@", "the kernel gave no abstract name");
+  }
+  name = "@" + std::string(address.sun_path + 1, size - 1);
   return socket;
+}
+
+// The pid of the process that sent a datagram, from SCM_CREDENTIALS; -1 when it has none.
+pid_t sender_of(msghdr& header) {
+  for (cmsghdr* control = CMSG_FIRSTHDR(&header); control != nullptr;
+       control = CMSG_NXTHDR(&header, control)) {
+    if (control->cmsg_level == SOL_SOCKET && control->cmsg_type == SCM_CREDENTIALS &&
+        control->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+      ucred credentials{};
+      ::memcpy(&credentials, CMSG_DATA(control), sizeof(credentials));
+      return credentials.pid;
+    }
+  }
+  return -1;
 }
 
 // Async-signal-safe: the digits of `value` into `out`, which has room for them.
@@ -187,8 +213,16 @@ Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<Hande
 Upgrade::State Upgrade::poll() {
   char message[4096];
   for (;;) {
-    const ssize_t count = ::recv(notifications_.get(), message, sizeof(message) - 1, 0);
+    iovec data{message, sizeof(message)};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    msghdr header{};
+    header.msg_iov = &data;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+    const ssize_t count = ::recvmsg(notifications_.get(), &header, MSG_CMSG_CLOEXEC);
     if (count < 0) break;
+    if (sender_of(header) != pid_) continue;  // anyone else on the host could fake READY=1
     const std::string_view text(message, static_cast<size_t>(count));
     if (text.starts_with("READY=1") || text.find("\nREADY=1") != std::string_view::npos) {
       return State::ready;

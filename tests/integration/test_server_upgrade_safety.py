@@ -1,6 +1,7 @@
 """doorman-server's upgrades (B12) against what could spoil them: after the handover the old
 process drains on when a service manager's stop or a Ctrl-C signals it too, and only a further
-signal cuts its connections.
+signal cuts its connections; the old process believes READY=1 from the new process alone, not
+from anyone on the host who finds its notification socket.
 
 As in test_server_upgrade.py, the old process's exit is waited for with Popen.wait: the new
 process is in its process group, which doorman_testing's reap would kill.
@@ -8,12 +9,39 @@ process is in its process group, which doorman_testing's reap would kill.
 
 import os
 import signal
+import socket
 import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+import doorman_testing as dt  # noqa: E402
 import server_testing as st  # noqa: E402
 from test_server_upgrade import UPGRADED_RE, kill_quietly, wait_gone  # noqa: E402
+
+STARTED_RE = r'\binfo upgrading on USR2: started \S+ as process (?P<pid>\d+)$'
+FAILED_RE = r'\berror upgrade failed, still serving: (?P<why>.*)$'
+
+NEVER_READY = '''#!{python}
+# A new server that never says READY=1 and exits with status 3 on SIGTERM.
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda _number, _frame: sys.exit(3))
+print('never ready starting', file=sys.stderr, flush=True)
+time.sleep(60)
+'''
+
+
+def write_script(test, name, text, mode=0o755):
+    path = os.path.join(dt.temp_dir(test), name)
+    with open(path, 'w', encoding='ascii') as script:
+        script.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def environment_of(pid):
+    with open(f'/proc/{pid}/environ', 'rb') as environ:
+        entries = environ.read().decode().split('\0')
+    return dict(entry.split('=', 1) for entry in entries if '=' in entry)
 
 
 class StopAfterUpgrade(unittest.TestCase):
@@ -45,6 +73,27 @@ class StopAfterUpgrade(unittest.TestCase):
         self.assertEqual(st.exchange(server.address, b'1', timeout=10), st.WELCOME)
         os.kill(new_pid, signal.SIGTERM)
         wait_gone(new_pid)
+
+
+class ForeignReady(unittest.TestCase):
+    def test_a_ready_from_another_process_is_not_believed(self):
+        fake = write_script(self, 'never-ready', NEVER_READY.format(python=sys.executable))
+        server = st.start_server(self, env=dict(os.environ, DOORMAN_UPGRADE_EXEC=fake))
+        os.kill(server.pid, signal.SIGUSR2)
+        new_pid = int(server.process.wait_for_line(STARTED_RE, timeout=10)['pid'])
+        self.addCleanup(kill_quietly, new_pid)
+        server.process.wait_for_line(r'^never ready starting$', timeout=10)
+        name = environment_of(new_pid)['NOTIFY_SOCKET']
+        self.assertTrue(name.startswith('@'), name)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as forger:
+            forger.sendto(b'READY=1\nSTATUS=forged', '\0' + name[1:])
+        # Queued after the forged READY=1: the old process reads that first, then sees the exit.
+        os.kill(new_pid, signal.SIGTERM)
+        why = server.process.wait_for_line(FAILED_RE, timeout=15)['why']
+        self.assertIn(f'the new process {new_pid} did not start: it exited with status 3', why)
+        self.assertNotIn('upgraded: process', server.process.output()[1])
+        self.assertEqual(st.exchange(server.address, b'1', timeout=10), st.WELCOME)
+        self.assertEqual(server.stop()[0], 0)
 
 
 if __name__ == '__main__':

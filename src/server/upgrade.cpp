@@ -88,6 +88,32 @@ void write_number(char* out, long value) {
   *out = '\0';
 }
 
+// What the child did when it failed before the new program ran.
+enum class ChildStep : int { dup, dup2, execve };
+struct ChildFailure {
+  ChildStep step;
+  int code;
+};
+
+const char* step_name(ChildStep step) {
+  switch (step) {
+    case ChildStep::dup:
+      return "fcntl F_DUPFD_CLOEXEC";
+    case ChildStep::dup2:
+      return "dup2";
+    case ChildStep::execve:
+      break;
+  }
+  return "execve";
+}
+
+// Async-signal-safe: tells the parent why, then exits as a shell would.
+[[noreturn]] void fail_in_child(int report, ChildStep step, int code) {
+  const ChildFailure failure{step, code};
+  (void)!::write(report, &failure, sizeof(failure));
+  ::_exit(step == ChildStep::execve ? 127 : 126);
+}
+
 std::string exit_reason(int status) {
   if (WIFEXITED(status)) return "it exited with status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
@@ -176,20 +202,32 @@ Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<Hande
   const int first = 3;  // SD_LISTEN_FDS_START
   const int above = first + static_cast<int>(sockets.size());
 
+  // The child tells through this pipe which step failed and why; a successful exec closes it
+  // (O_CLOEXEC), so the parent reads nothing.
+  int failure_pipe[2];
+  if (::pipe2(failure_pipe, O_CLOEXEC) != 0) return Error("pipe", relaunch.executable, errno);
+  const Fd failure_read(failure_pipe[0]);
+  Fd failure_write(failure_pipe[1]);
+
   const pid_t pid = ::fork();
   if (pid < 0) return Error("fork", relaunch.executable, errno);
   if (pid == 0) {
+    // Above the target range, or a dup2 would overwrite it.
+    int report = ::fcntl(failure_write.get(), F_DUPFD_CLOEXEC, above);
+    if (report < 0) fail_in_child(failure_write.get(), ChildStep::dup, errno);
     // Copies above the target range first, so that no dup2 overwrites a socket still to be
     // moved; dup2 clears FD_CLOEXEC on the target, the copies keep it and vanish at exec.
     size_t index = 0;
     int copies[kMostSockets];
     for (const HandedSocket& socket : sockets) {
       copies[index] = ::fcntl(socket.fd, F_DUPFD_CLOEXEC, above);
-      if (copies[index] < 0) ::_exit(126);
+      if (copies[index] < 0) fail_in_child(report, ChildStep::dup, errno);
       ++index;
     }
     for (size_t at = 0; at < index; ++at) {
-      if (::dup2(copies[at], first + static_cast<int>(at)) < 0) ::_exit(126);
+      if (::dup2(copies[at], first + static_cast<int>(at)) < 0) {
+        fail_in_child(report, ChildStep::dup2, errno);
+      }
     }
     write_number(listen_pid, ::getpid());
     // A new program starts with the signals as a shell gives them: none blocked (this thread
@@ -201,7 +239,18 @@ Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<Hande
     default_action.sa_handler = SIG_DFL;
     ::sigaction(SIGPIPE, &default_action, nullptr);
     ::execve(relaunch.executable.c_str(), argv.data(), envp.data());
-    ::_exit(127);
+    fail_in_child(report, ChildStep::execve, errno);
+  }
+  failure_write.reset();
+  ChildFailure failure{};
+  ssize_t count = 0;
+  do {
+    count = ::read(failure_read.get(), &failure, sizeof(failure));
+  } while (count < 0 && errno == EINTR);
+  if (count == static_cast<ssize_t>(sizeof(failure))) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return Error(step_name(failure.step), relaunch.executable, failure.code);
   }
   Upgrade upgrade;
   upgrade.pid_ = pid;
@@ -231,7 +280,6 @@ Upgrade::State Upgrade::poll() {
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) == pid_) {
     why_ = "the new process " + std::to_string(pid_) + " did not start: " + exit_reason(status);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) why_ += " (cannot execute it)";
     return State::failed;
   }
   if (std::chrono::steady_clock::now() >= deadline_) {

@@ -1,7 +1,8 @@
 """doorman-server's upgrades (B12) against what could spoil them: after the handover the old
 process drains on when a service manager's stop or a Ctrl-C signals it too, and only a further
 signal cuts its connections; the old process believes READY=1 from the new process alone, not
-from anyone on the host who finds its notification socket.
+from anyone on the host who finds its notification socket; a new binary that cannot be run is
+named with the system's reason.
 
 As in test_server_upgrade.py, the old process's exit is waited for with Popen.wait: the new
 process is in its process group, which doorman_testing's reap would kill.
@@ -94,6 +95,27 @@ class ForeignReady(unittest.TestCase):
         self.assertNotIn('upgraded: process', server.process.output()[1])
         self.assertEqual(st.exchange(server.address, b'1', timeout=10), st.WELCOME)
         self.assertEqual(server.stop()[0], 0)
+
+
+class CannotRun(unittest.TestCase):
+    def upgrade_fails(self, executable):
+        server = st.start_server(self, env=dict(os.environ, DOORMAN_UPGRADE_EXEC=executable))
+        os.kill(server.pid, signal.SIGUSR2)
+        why = server.process.wait_for_line(FAILED_RE, timeout=15)['why']
+        self.assertEqual(st.exchange(server.address, b'1', timeout=10), st.WELCOME)
+        self.assertEqual(server.stop()[0], 0)
+        return why
+
+    def test_a_missing_file(self):
+        missing = os.path.join(dt.temp_dir(self), 'missing-server')
+        self.assertEqual(self.upgrade_fails(missing),
+                         f'execve {missing}: no such file or directory (ENOENT)')
+
+    def test_a_file_that_is_not_executable(self):
+        plain = write_script(self, 'plain-server', '#!/bin/sh\nexit 0\n', mode=0o644)
+        if os.access(plain, os.X_OK):
+            self.skipTest('root may execute any file')
+        self.assertEqual(self.upgrade_fails(plain), f'execve {plain}: permission denied (EACCES)')
 
 
 if __name__ == '__main__':

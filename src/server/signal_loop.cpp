@@ -56,7 +56,9 @@ int SignalLoop::wait_for_stop() {
         serving_.listeners.handed_over();
         if (serving_.metrics != nullptr) serving_.metrics->handed_over();
         notify_main_pid(serving);
-        upgrade_.reset();  // its own process now, left to run when this one exits
+        // Its own process now, left to run when this one exits; watched while this one drains.
+        handed_to_ = std::move(upgrade_);
+        upgrade_.reset();
         return SIGUSR2;
       }
     }
@@ -141,6 +143,7 @@ void SignalLoop::drain(int signal) {
   bool stop_taken = signal != SIGUSR2;
   const timespec poll{0, 20'000'000};
   while (serving_.finished.load(std::memory_order_acquire) < workers.size()) {
+    watch_handed_to();
     siginfo_t second{};
     if (sigtimedwait(&serving_.signals, &second, &poll) < 0) continue;  // EAGAIN: not yet
     if (second.si_signo == SIGUSR1) {
@@ -169,6 +172,17 @@ void SignalLoop::drain(int signal) {
     break;
   }
   if (upgrade_) reap_upgrade(deadline + kUpgradeStopGrace);
+}
+
+// The process that serves the sockets now, should it stop while this one drains: nobody else
+// would tell (its parent reaps it, and the service manager may not watch it yet).
+void SignalLoop::watch_handed_to() {
+  if (!handed_to_) return;
+  if (const auto ended = handed_to_->exited()) {
+    serving_.log.warning("process {}, which serves the sockets now, stopped: {}", handed_to_->pid(),
+                         *ended);
+    handed_to_.reset();
+  }
 }
 
 void SignalLoop::reap_upgrade(loop::Clock::time_point deadline) {

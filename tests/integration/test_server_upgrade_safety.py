@@ -1,6 +1,6 @@
 """doorman-server's upgrades (B12) against what could spoil them: after the handover the old
 process drains on when a service manager's stop or a Ctrl-C signals it too, and only a further
-signal cuts its connections; the old process believes READY=1 from the new process alone, not
+signal cuts its connections, and it says so should the new process stop meanwhile; the old process believes READY=1 from the new process alone, not
 from anyone on the host who finds its notification socket; a new binary that cannot be run is
 named with the system's reason.
 
@@ -74,6 +74,22 @@ class StopAfterUpgrade(unittest.TestCase):
         self.assertEqual(st.exchange(server.address, b'1', timeout=10), st.WELCOME)
         os.kill(new_pid, signal.SIGTERM)
         wait_gone(new_pid)
+
+    def test_the_new_process_stopping_during_the_drain_is_told(self):
+        server = st.start_server(self, '--timeout', '20s')
+        held = st.connect(server.address, timeout=10)
+        self.addCleanup(held.close)
+        os.kill(server.pid, signal.SIGUSR2)
+        new_pid = int(server.process.wait_for_line(UPGRADED_RE, timeout=20)['pid'])
+        self.addCleanup(kill_quietly, new_pid)
+        server.process.wait_for_line(r'\binfo draining 1 connections$', timeout=10)
+        os.kill(new_pid, signal.SIGKILL)
+        server.process.wait_for_line(
+            rf'\bwarning process {new_pid}, which serves the sockets now, stopped: it was killed '
+            r'by SIGKILL$', timeout=10)
+        held.sendall(b'1')
+        self.assertEqual(st.recv_until_eof(held), st.WELCOME)
+        self.assertEqual(server.process.popen.wait(timeout=20), 0, server.process.output()[1])
 
 
 class ForeignReady(unittest.TestCase):

@@ -65,9 +65,11 @@ class SignalLoop {
   void log_counters() const;
   void start_upgrade();
   void reap_upgrade(loop::Clock::time_point deadline);
+  void watch_handed_to();
 
   Serving serving_;
-  std::optional<Upgrade> upgrade_;  // SIGUSR2's new process, until it serves or fails
+  std::optional<Upgrade> upgrade_;    // SIGUSR2's new process, until it serves or fails
+  std::optional<Upgrade> handed_to_;  // the new process once it serves, until it stops
 };
 
 }  // namespace doorman::server

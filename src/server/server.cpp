@@ -253,6 +253,7 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
 
   SignalLoop signal_loop(
       {signals, workers, *listeners, metrics->get(), admission, finished, running, relaunch,
+       pid_file,
        Reloading{reread, running, generations, workers, admission, affordable, descriptors, log},
        log});
   signal_loop.drain(signal_loop.wait_for_stop());

@@ -49,6 +49,7 @@ int SignalLoop::wait_for_stop() {
         if (state == Upgrade::State::failed) {
           log.error("upgrade failed, still serving: {}", upgrade_->why());
           upgrade_.reset();
+          reclaim_pid_file();
         }
         if (state != Upgrade::State::ready) continue;
         const pid_t serving = upgrade_->pid();
@@ -199,6 +200,14 @@ void SignalLoop::reap_upgrade(loop::Clock::time_point deadline) {
   }
   serving_.log.info("process {}, started to upgrade, stopped: {}", upgrade_->pid(), *ended);
   upgrade_.reset();
+  reclaim_pid_file();
+}
+
+// The new process may have written its id before it failed; this one serves (or drains) still.
+void SignalLoop::reclaim_pid_file() const {
+  if (auto reclaimed = serving_.pid_file.reclaim(); !reclaimed) {
+    serving_.log.error("{}", reclaimed.error().message());
+  }
 }
 
 }  // namespace doorman::server

@@ -2,7 +2,8 @@
 process drains on when a service manager's stop or a Ctrl-C signals it too, and only a further
 signal cuts its connections, and it says so should the new process stop meanwhile; the old process believes READY=1 from the new process alone, not
 from anyone on the host who finds its notification socket; a new binary that cannot be run is
-named with the system's reason.
+named with the system's reason; one that wrote --pid-file before it failed leaves the file
+naming the old process again.
 
 As in test_server_upgrade.py, the old process's exit is waited for with Popen.wait: the new
 process is in its process group, which doorman_testing's reap would kill.
@@ -17,7 +18,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
 import doorman_testing as dt  # noqa: E402
 import server_testing as st  # noqa: E402
-from test_server_upgrade import UPGRADED_RE, kill_quietly, wait_gone  # noqa: E402
+from test_server_upgrade import UPGRADED_RE, kill_quietly, read_pid, wait_gone  # noqa: E402
 
 STARTED_RE = r'\binfo upgrading on USR2: started \S+ as process (?P<pid>\d+)$'
 FAILED_RE = r'\berror upgrade failed, still serving: (?P<why>.*)$'
@@ -132,6 +133,33 @@ class CannotRun(unittest.TestCase):
         if os.access(plain, os.X_OK):
             self.skipTest('root may execute any file')
         self.assertEqual(self.upgrade_fails(plain), f'execve {plain}: permission denied (EACCES)')
+
+
+WRITES_PID_THEN_FAILS = '''#!{python}
+# A new server that writes --pid-file as the real one does, then fails to start.
+import os, sys
+path = sys.argv[sys.argv.index('--pid-file') + 1]
+with open(path, 'w') as pid_file:
+    pid_file.write(f'{{os.getpid()}}\\n')
+sys.exit(3)
+'''
+
+
+class PidFileAfterFailure(unittest.TestCase):
+    def test_the_old_process_names_itself_again(self):
+        fake = write_script(self, 'writes-pid-then-fails',
+                            WRITES_PID_THEN_FAILS.format(python=sys.executable))
+        pid_path = os.path.join(dt.temp_dir(self), 'doorman.pid')
+        server = st.start_server(self, '--pid-file', pid_path,
+                                 env=dict(os.environ, DOORMAN_UPGRADE_EXEC=fake))
+        os.kill(server.pid, signal.SIGUSR2)
+        new_pid = int(server.process.wait_for_line(STARTED_RE, timeout=10)['pid'])
+        why = server.process.wait_for_line(FAILED_RE, timeout=15)['why']
+        self.assertIn(f'the new process {new_pid} did not start: it exited with status 3', why)
+        st.wait_until(lambda: read_pid(pid_path) == server.pid, timeout=5,
+                      message='the pid file names the old process')
+        self.assertEqual(server.stop()[0], 0)
+        self.assertFalse(os.path.exists(pid_path))
 
 
 if __name__ == '__main__':

@@ -94,7 +94,10 @@ void SignalLoop::start_upgrade() {
     for (const auto& handed : serving_.metrics->to_hand_over())
       sockets.push_back(HandedSocket{handed.fd, handed.unix_file, true});
   }
-  auto started = Upgrade::start(serving_.relaunch, sockets, serving_.running.environment_password);
+  const Config& running = serving_.running;
+  auto started = Upgrade::start(
+      serving_.relaunch, sockets,
+      running.password_from_environment ? running.environment_password : std::nullopt);
   if (!started) {
     log.error("upgrade failed, still serving: {}", started.error().message());
     return;

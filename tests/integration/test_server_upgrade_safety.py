@@ -3,7 +3,8 @@ process drains on when a service manager's stop or a Ctrl-C signals it too, and 
 signal cuts its connections, and it says so should the new process stop meanwhile; the old process believes READY=1 from the new process alone, not
 from anyone on the host who finds its notification socket; a new binary that cannot be run is
 named with the system's reason; one that wrote --pid-file before it failed leaves the file
-naming the old process again.
+naming the old process again; DOORMAN_PASSWORD goes to the new process only while the password
+in use comes from it.
 
 As in test_server_upgrade.py, the old process's exit is waited for with Popen.wait: the new
 process is in its process group, which doorman_testing's reap would kill.
@@ -160,6 +161,47 @@ class PidFileAfterFailure(unittest.TestCase):
                       message='the pid file names the old process')
         self.assertEqual(server.stop()[0], 0)
         self.assertFalse(os.path.exists(pid_path))
+
+
+class PasswordSource(unittest.TestCase):
+    def upgrade(self, server):
+        os.kill(server.pid, signal.SIGUSR2)
+        new_pid = int(server.process.wait_for_line(UPGRADED_RE, timeout=20)['pid'])
+        self.addCleanup(kill_quietly, new_pid)
+        self.assertEqual(server.process.popen.wait(timeout=20), 0, server.process.output()[1])
+        return new_pid
+
+    def start(self, config_text):
+        directory = dt.temp_dir(self)
+        config = os.path.join(directory, 'doorman.toml')
+        with open(config, 'w', encoding='utf-8') as file:
+            file.write(config_text)
+        env = {key: value for key, value in os.environ.items() if key != 'DOORMAN_PASSWORD'}
+        env['DOORMAN_PASSWORD'] = 'from-env'
+        return st.start_server(self, '--config', config, env=env), config, directory
+
+    def test_the_environment_password_goes_to_the_new_process(self):
+        server, _, _ = self.start('log-level = "info"\n')
+        new_pid = self.upgrade(server)
+        self.assertEqual(st.exchange(server.address, b'from-env', timeout=10), st.WELCOME)
+        os.kill(new_pid, signal.SIGTERM)
+        wait_gone(new_pid)
+
+    def test_after_a_reload_to_a_password_file_it_does_not(self):
+        server, config, directory = self.start('log-level = "info"\n')
+        password_file = os.path.join(directory, 'password')
+        with open(password_file, 'w', encoding='utf-8') as file:
+            file.write('from-file\n')
+        os.chmod(password_file, 0o600)
+        with open(config, 'w', encoding='utf-8') as file:
+            file.write(f'password-file = "{password_file}"\n')
+        os.kill(server.pid, signal.SIGHUP)
+        server.process.wait_for_line(r'\binfo reload: password changed$', timeout=10)
+        new_pid = self.upgrade(server)
+        self.assertEqual(st.exchange(server.address, b'from-file', timeout=10), st.WELCOME)
+        self.assertNotIn('one password source', server.process.output()[1])
+        os.kill(new_pid, signal.SIGTERM)
+        wait_gone(new_pid)
 
 
 if __name__ == '__main__':

@@ -16,6 +16,12 @@ const char* signal_name(int signal) {
   return name != nullptr ? name : "a signal";
 }
 
+// A terminal's Ctrl-C goes to its whole process group, an upgrade's new process in
+// it: sent again, it would be that one's second signal and cut its connections.
+bool from_the_terminal(const siginfo_t& info) {
+  return info.si_code == SI_KERNEL;
+}
+
 }  // namespace
 
 CounterValues add_up(const std::vector<std::unique_ptr<Worker>>& workers) {
@@ -38,12 +44,14 @@ int SignalLoop::wait_for_stop() {
   const Log& log = serving_.log;
   int signal = 0;
   for (;;) {
+    siginfo_t info{};
     if (!upgrade_) {
-      sigwait(&serving_.signals, &signal);
+      signal = sigwaitinfo(&serving_.signals, &info);
+      if (signal < 0) continue;  // EINTR
     } else {
       // The workers serve meanwhile; this thread looks for the new process's READY=1.
       const timespec tick{0, 20'000'000};
-      signal = sigtimedwait(&serving_.signals, nullptr, &tick);
+      signal = sigtimedwait(&serving_.signals, &info, &tick);
       if (signal < 0) {
         const Upgrade::State state = upgrade_->poll();
         if (state == Upgrade::State::failed) {
@@ -72,9 +80,9 @@ int SignalLoop::wait_for_stop() {
       log_counters();
     } else {
       if (upgrade_) {
+        if (!from_the_terminal(info)) upgrade_->signal(signal);
         log.warning("stopping on {} while upgrading: process {} is stopped too",
                     signal_name(signal), upgrade_->pid());
-        upgrade_->signal(signal);
       }
       return signal;
     }
@@ -172,7 +180,7 @@ void SignalLoop::drain(int signal) {
               "stopping at once on a second signal ({})", signal_name(second.si_signo));
     for (auto& worker : workers)
       worker->stop();
-    if (upgrade_) upgrade_->signal(second.si_signo);
+    if (upgrade_ && !from_the_terminal(second)) upgrade_->signal(second.si_signo);
     break;
   }
   if (upgrade_) reap_upgrade(deadline + kUpgradeStopGrace);

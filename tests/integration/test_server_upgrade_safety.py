@@ -4,16 +4,21 @@ signal cuts its connections, and it says so should the new process stop meanwhil
 from anyone on the host who finds its notification socket; a new binary that cannot be run is
 named with the system's reason; one that wrote --pid-file before it failed leaves the file
 naming the old process again; DOORMAN_PASSWORD goes to the new process only while the password
-in use comes from it.
+in use comes from it. A Ctrl-C on the terminal while the new process starts reaches both, and
+the old one does not send it again (the new one would take it as a second signal).
 
 As in test_server_upgrade.py, the old process's exit is waited for with Popen.wait: the new
 process is in its process group, which doorman_testing's reap would kill.
 """
 
 import os
+import pty
+import re
+import select
 import signal
 import socket
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
@@ -202,6 +207,84 @@ class PasswordSource(unittest.TestCase):
         self.assertNotIn('one password source', server.process.output()[1])
         os.kill(new_pid, signal.SIGTERM)
         wait_gone(new_pid)
+
+
+RECORDS_SIGNALS = '''#!{python}
+# A new server still starting: records each SIGINT and SIGTERM, exits on SIGTERM.
+import signal, sys, time
+def record(number, _frame):
+    with open({record!r}, 'a') as file:
+        file.write(signal.Signals(number).name + '\\n')
+    if number == signal.SIGTERM:
+        sys.exit(0)
+signal.signal(signal.SIGINT, record)
+signal.signal(signal.SIGTERM, record)
+print('recording starting', file=sys.stderr, flush=True)
+time.sleep(60)
+'''
+
+
+class Terminal:
+    """doorman-server on a pseudo-terminal of its own, in its foreground process group."""
+
+    def __init__(self, test, argv, env):
+        self.pid, self.master = pty.fork()
+        if self.pid == 0:
+            os.execve(argv[0], argv, env)
+        test.addCleanup(os.close, self.master)
+        test.addCleanup(kill_quietly, self.pid)
+        self.text = ''
+
+    def wait_for(self, regex, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            match = re.search(regex, self.text, re.MULTILINE)
+            if match:
+                return match
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f'waiting for /{regex}/ on the terminal:\n{self.text}')
+            if select.select([self.master], [], [], left)[0]:
+                try:
+                    self.text += os.read(self.master, 65536).decode(errors='replace')
+                except OSError:  # EIO: every process on the terminal has gone
+                    time.sleep(0.01)
+
+    def exit_status(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid == self.pid:
+                return os.waitstatus_to_exitcode(status)
+            time.sleep(0.02)
+        raise AssertionError(f'process {self.pid} still running after {timeout} s')
+
+
+class CtrlCWhileUpgrading(unittest.TestCase):
+    def test_the_new_process_gets_the_terminal_signal_once(self):
+        directory = dt.temp_dir(self)
+        record = os.path.join(directory, 'signals')
+        fake = write_script(self, 'recording', RECORDS_SIGNALS.format(python=sys.executable,
+                                                                       record=record))
+        terminal = Terminal(self, st.server_argv(), dict(os.environ, DOORMAN_UPGRADE_EXEC=fake))
+        terminal.wait_for(r'listening on ')
+        os.kill(terminal.pid, signal.SIGUSR2)
+        new_pid = int(terminal.wait_for(STARTED_RE.replace('$', '\r?$'))['pid'])
+        self.addCleanup(kill_quietly, new_pid)
+        terminal.wait_for(r'^recording starting')
+        # The old process held until the new one has taken its SIGINT, or a copy sent at once
+        # would merge with it, pending.
+        os.kill(terminal.pid, signal.SIGSTOP)
+        os.write(terminal.master, b'\x03')  # Ctrl-C: SIGINT to the foreground process group
+        st.wait_until(lambda: os.path.exists(record), timeout=10, message='the SIGINT recorded')
+        os.kill(terminal.pid, signal.SIGCONT)
+        # Logged once the old process has (or has not) sent SIGINT again: any copy is pending
+        # in the new process before the SIGTERM below.
+        terminal.wait_for(rf'stopping on INT while upgrading: process {new_pid} is stopped too')
+        os.kill(new_pid, signal.SIGTERM)
+        self.assertEqual(terminal.exit_status(), 0, terminal.text)
+        with open(record, encoding='ascii') as recorded:
+            self.assertEqual(recorded.read(), 'SIGINT\nSIGTERM\n')
 
 
 if __name__ == '__main__':

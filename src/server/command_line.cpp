@@ -33,6 +33,7 @@ Result<std::string, UsageError> take_password(const CommandLine& line, Config& c
     config.environment_password = **kept;
     if (!line.password && !line.password_file) {
       config.password = **kept;
+      config.password_from_environment = true;
       return variable;
     }
   }
@@ -51,6 +52,7 @@ Result<std::string, UsageError> take_password(const CommandLine& line, Config& c
   if (from_environment) {
     config.password = *from_environment;
     config.environment_password = *from_environment;
+    config.password_from_environment = true;
     return variable;
   }
   if (line.password_file) {

@@ -29,9 +29,8 @@ std::string read_id(const std::string& path) {
   return text;
 }
 
-}  // namespace
-
-Result<PidFile> PidFile::write(std::string path) {
+// Atomically: a temporary file beside `path`, fsync, rename over it.
+Result<void> write_id(const std::string& path) {
   const std::string temporary = path + ".tmp." + own_id();
   Fd file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!file) return Error("create pid file", temporary, errno);
@@ -49,7 +48,19 @@ Result<PidFile> PidFile::write(std::string path) {
     ::unlink(temporary.c_str());
     return Error("rename pid file", path, code);
   }
+  return {};
+}
+
+}  // namespace
+
+Result<PidFile> PidFile::write(std::string path) {
+  if (auto written = write_id(path); !written) return std::move(written).error();
   return PidFile(std::move(path));
+}
+
+Result<void> PidFile::reclaim() const {
+  if (path_.empty() || read_id(path_) == own_id()) return {};
+  return write_id(path_);
 }
 
 PidFile::PidFile(PidFile&& other) noexcept : path_(std::exchange(other.path_, {})) {}

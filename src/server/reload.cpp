@@ -58,6 +58,7 @@ Config apply_reload(const Config& running, const Config& next, const Log& log) {
     applied.password = next.password;
   }
   applied.environment_password = next.environment_password;
+  applied.password_from_environment = next.password_from_environment;
   change("timeout", applied.timeout, next.timeout, log);
   change("read-size", applied.read_size, next.read_size, log);
   change("linger-timeout", applied.linger_timeout, next.linger_timeout, log);

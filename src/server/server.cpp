@@ -245,10 +245,15 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   }
   if (*metrics) log.info("metrics on {}", (*metrics)->bound().to_string());
 
-  notify_ready("serving " + std::to_string(listeners->bound().size()) + " address(es)");
+  // A worker returns this early only when it failed (it has signalled the stop): no READY=1
+  // then, which would have an upgrade hand over to a process about to exit.
+  if (finished.load(std::memory_order_acquire) == 0) {
+    notify_ready("serving " + std::to_string(listeners->bound().size()) + " address(es)");
+  }
 
   SignalLoop signal_loop(
       {signals, workers, *listeners, metrics->get(), admission, finished, running, relaunch,
+       pid_file,
        Reloading{reread, running, generations, workers, admission, affordable, descriptors, log},
        log});
   signal_loop.drain(signal_loop.wait_for_stop());

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,20 +34,45 @@ bool is_replaced_variable(std::string_view entry) {
          entry.starts_with(std::string(kServiceNotifyVariable) + "=");
 }
 
-// An abstract Unix datagram socket nobody else names: no file to clean up.
+// An abstract Unix datagram socket the kernel names (autobind: no name to guess ahead and bind
+// first, no file to clean up). Abstract sockets have no permissions: anyone may send to it, so
+// it passes the senders' credentials and poll() believes the new process alone.
 Result<Fd> open_notification_socket(std::string& name) {
-  static unsigned attempt = 0;
-  name = "@doorman-upgrade-" + std::to_string(::getpid()) + "-" + std::to_string(++attempt);
   Fd socket(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!socket) return Error("socket", "unix:" + name, errno);
+  if (!socket) return Error("socket", "unix:@", errno);
+  const int on = 1;
+  if (::setsockopt(socket.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0) {
+    return Error("setsockopt SO_PASSCRED", "unix:@", errno);
+  }
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  ::memcpy(address.sun_path + 1, name.data() + 1, name.size() - 1);
-  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
-  if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0) {
-    return Error("bind", "unix:" + name, errno);
+  if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(sa_family_t)) != 0) {
+    return Error("bind", "unix:@", errno);
   }
+  socklen_t length = sizeof(address);
+  if (::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return Error("getsockname", "unix:@", errno);
+  }
+  const size_t size = length - offsetof(sockaddr_un, sun_path);
+  if (size < 2 || address.sun_path[0] != '\0') {
+    return Error::described("bind", "unix:@", "the kernel gave no abstract name");
+  }
+  name = "@" + std::string(address.sun_path + 1, size - 1);
   return socket;
+}
+
+// The pid of the process that sent a datagram, from SCM_CREDENTIALS; -1 when it has none.
+pid_t sender_of(msghdr& header) {
+  for (cmsghdr* control = CMSG_FIRSTHDR(&header); control != nullptr;
+       control = CMSG_NXTHDR(&header, control)) {
+    if (control->cmsg_level == SOL_SOCKET && control->cmsg_type == SCM_CREDENTIALS &&
+        control->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+      ucred credentials{};
+      ::memcpy(&credentials, CMSG_DATA(control), sizeof(credentials));
+      return credentials.pid;
+    }
+  }
+  return -1;
 }
 
 // Async-signal-safe: the digits of `value` into `out`, which has room for them.
@@ -60,6 +86,32 @@ void write_number(char* out, long value) {
   while (count > 0)
     *out++ = digits[--count];
   *out = '\0';
+}
+
+// What the child did when it failed before the new program ran.
+enum class ChildStep : int { dup, dup2, execve };
+struct ChildFailure {
+  ChildStep step;
+  int code;
+};
+
+const char* step_name(ChildStep step) {
+  switch (step) {
+    case ChildStep::dup:
+      return "fcntl F_DUPFD_CLOEXEC";
+    case ChildStep::dup2:
+      return "dup2";
+    case ChildStep::execve:
+      break;
+  }
+  return "execve";
+}
+
+// Async-signal-safe: tells the parent why, then exits as a shell would.
+[[noreturn]] void fail_in_child(int report, ChildStep step, int code) {
+  const ChildFailure failure{step, code};
+  (void)!::write(report, &failure, sizeof(failure));
+  ::_exit(step == ChildStep::execve ? 127 : 126);
 }
 
 std::string exit_reason(int status) {
@@ -150,20 +202,32 @@ Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<Hande
   const int first = 3;  // SD_LISTEN_FDS_START
   const int above = first + static_cast<int>(sockets.size());
 
+  // The child tells through this pipe which step failed and why; a successful exec closes it
+  // (O_CLOEXEC), so the parent reads nothing.
+  int failure_pipe[2];
+  if (::pipe2(failure_pipe, O_CLOEXEC) != 0) return Error("pipe", relaunch.executable, errno);
+  const Fd failure_read(failure_pipe[0]);
+  Fd failure_write(failure_pipe[1]);
+
   const pid_t pid = ::fork();
   if (pid < 0) return Error("fork", relaunch.executable, errno);
   if (pid == 0) {
+    // Above the target range, or a dup2 would overwrite it.
+    int report = ::fcntl(failure_write.get(), F_DUPFD_CLOEXEC, above);
+    if (report < 0) fail_in_child(failure_write.get(), ChildStep::dup, errno);
     // Copies above the target range first, so that no dup2 overwrites a socket still to be
     // moved; dup2 clears FD_CLOEXEC on the target, the copies keep it and vanish at exec.
     size_t index = 0;
     int copies[kMostSockets];
     for (const HandedSocket& socket : sockets) {
       copies[index] = ::fcntl(socket.fd, F_DUPFD_CLOEXEC, above);
-      if (copies[index] < 0) ::_exit(126);
+      if (copies[index] < 0) fail_in_child(report, ChildStep::dup, errno);
       ++index;
     }
     for (size_t at = 0; at < index; ++at) {
-      if (::dup2(copies[at], first + static_cast<int>(at)) < 0) ::_exit(126);
+      if (::dup2(copies[at], first + static_cast<int>(at)) < 0) {
+        fail_in_child(report, ChildStep::dup2, errno);
+      }
     }
     write_number(listen_pid, ::getpid());
     // A new program starts with the signals as a shell gives them: none blocked (this thread
@@ -175,7 +239,18 @@ Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<Hande
     default_action.sa_handler = SIG_DFL;
     ::sigaction(SIGPIPE, &default_action, nullptr);
     ::execve(relaunch.executable.c_str(), argv.data(), envp.data());
-    ::_exit(127);
+    fail_in_child(report, ChildStep::execve, errno);
+  }
+  failure_write.reset();
+  ChildFailure failure{};
+  ssize_t count = 0;
+  do {
+    count = ::read(failure_read.get(), &failure, sizeof(failure));
+  } while (count < 0 && errno == EINTR);
+  if (count == static_cast<ssize_t>(sizeof(failure))) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return Error(step_name(failure.step), relaunch.executable, failure.code);
   }
   Upgrade upgrade;
   upgrade.pid_ = pid;
@@ -187,8 +262,16 @@ Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<Hande
 Upgrade::State Upgrade::poll() {
   char message[4096];
   for (;;) {
-    const ssize_t count = ::recv(notifications_.get(), message, sizeof(message) - 1, 0);
+    iovec data{message, sizeof(message)};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    msghdr header{};
+    header.msg_iov = &data;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+    const ssize_t count = ::recvmsg(notifications_.get(), &header, MSG_CMSG_CLOEXEC);
     if (count < 0) break;
+    if (sender_of(header) != pid_) continue;  // anyone else on the host could fake READY=1
     const std::string_view text(message, static_cast<size_t>(count));
     if (text.starts_with("READY=1") || text.find("\nREADY=1") != std::string_view::npos) {
       return State::ready;
@@ -197,7 +280,6 @@ Upgrade::State Upgrade::poll() {
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) == pid_) {
     why_ = "the new process " + std::to_string(pid_) + " did not start: " + exit_reason(status);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) why_ += " (cannot execute it)";
     return State::failed;
   }
   if (std::chrono::steady_clock::now() >= deadline_) {

@@ -60,6 +60,9 @@ struct Config {
   std::string pid_file;
   // The password DOORMAN_PASSWORD gave at start: a reload keeps it, the variable being gone.
   std::optional<std::string> environment_password;
+  // The password in use is that one (no --password or --password-file names another): an
+  // upgrade's new process gets the variable only then, or it would have two sources.
+  bool password_from_environment = false;
 };
 
 Address default_listen_address();

@@ -14,6 +14,8 @@ class PidFile {
   // Writes the id atomically: a temporary file beside `path`, fsync, rename over it. A reader
   // sees the old content or the new, never a part.
   static Result<PidFile> write(std::string path);
+  // An upgrade that failed after the new process wrote its id: this process's id again.
+  Result<void> reclaim() const;
 
   PidFile() = default;
   PidFile(PidFile&& other) noexcept;

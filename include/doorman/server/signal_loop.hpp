@@ -25,6 +25,7 @@
 #include "doorman/server/listeners.hpp"
 #include "doorman/server/log.hpp"
 #include "doorman/server/metrics_server.hpp"
+#include "doorman/server/pid_file.hpp"
 #include "doorman/server/upgrade.hpp"
 #include "doorman/server/worker.hpp"
 
@@ -47,6 +48,7 @@ class SignalLoop {
     const std::atomic<size_t>& finished;  // workers whose run() has returned
     const Config& running;                // as given, with the reloads applied
     const Relaunch& relaunch;             // what SIGUSR2 starts
+    const PidFile& pid_file;              // an upgrade that fails writes it again
     std::function<void()> reload;         // SIGHUP
     const Log& log;
   };
@@ -65,9 +67,12 @@ class SignalLoop {
   void log_counters() const;
   void start_upgrade();
   void reap_upgrade(loop::Clock::time_point deadline);
+  void watch_handed_to();
+  void reclaim_pid_file() const;
 
   Serving serving_;
-  std::optional<Upgrade> upgrade_;  // SIGUSR2's new process, until it serves or fails
+  std::optional<Upgrade> upgrade_;    // SIGUSR2's new process, until it serves or fails
+  std::optional<Upgrade> handed_to_;  // the new process once it serves, until it stops
 };
 
 }  // namespace doorman::server

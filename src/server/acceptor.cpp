@@ -75,6 +75,7 @@ bool Acceptor::paused(int listener) const noexcept {
 std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_point now) {
   size_t admitted = 0;
   queue_emptied_ = true;  // until the batch ends full
+  shed_any_ = false;
   for (size_t attempt = 0; attempt < kBatch; ++attempt) {
     const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -91,6 +92,7 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
           // a connection is waiting. Shedding finds out.
           switch (shed_without_descriptors(listener)) {
             case Shed::closed_one:
+              shed_any_ = true;
               continue;
             case Shed::queue_empty:
               return {accepted_.data(), admitted};

@@ -134,8 +134,15 @@ void Worker::ring_accepted(int listener, const io_uring_cqe& cqe) {
   // a connection when descriptors have run out or resting the listener on another error, and
   // arm_listeners arms it again unless it rests.
   pick_up_settings();
-  for (const int fd : acceptor_.accept_batch(listener, now_))
+  const auto batch = acceptor_.accept_batch(listener, now_);
+  for (const int fd : batch)
     ring_admitted(fd);
+  // Out of descriptors, the kernel's accept fails at once whether or not a client waits: armed
+  // again on the next turn, it would fail again, and the loop would spin. Unless the batch
+  // freed or shed something, the listener rests until a descriptor is freed (closed()) or the
+  // pause ends.
+  const bool no_descriptors = cqe.res == -EMFILE || cqe.res == -ENFILE;
+  if (no_descriptors && batch.empty() && !acceptor_.shed_any()) acceptor_.pause(listener, now_);
 }
 
 // Under io_uring a connection starts waiting at once: its first receive completes in the same

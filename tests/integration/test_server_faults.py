@@ -177,6 +177,7 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
 
     LIMIT = 40
     CLIENTS = 100
+    HELD = 20
 
     def start_limited(self, threads=1):
         """A server whose descriptor limit drops to LIMIT while it runs (another process's
@@ -203,6 +204,19 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
         self.assertRegex('\n'.join(server.stderr_lines()),
                          r'warning --max-connections 1000 is more than the descriptor limit '
                          rf'{self.LIMIT} allows: using \d+')
+        self.assertLimit(server)
+        return server
+
+    def start_crowded(self):
+        """A server started under LIMIT descriptors, HELD of them taken by descriptors it
+        inherited (as a careless parent leaves them): its admission limit counts on descriptors
+        it has not got, so new connections meet EMFILE under either engine (an io_uring
+        multishot accept armed under this limit meets it too)."""
+        held = ' '.join(f'{fd}</dev/null' for fd in range(10, 10 + self.HELD))
+        server = st.start_server(self, '--max-connections', '1000', '--timeout', '10s',
+                                 '--backlog', '512',
+                                 wrapper=('prlimit', f'--nofile={self.LIMIT}:{self.LIMIT}', '--',
+                                          'bash', '-c', f'exec {held} "$@"', 'bash'))
         self.assertLimit(server)
         return server
 
@@ -276,6 +290,19 @@ class Descriptors(ServesAfterwards, unittest.TestCase):
         self.serve_again(server)
         self.assertStillServes(server)
         self.assertStopsCleanly(server)
+
+    def test_out_of_descriptors_held_elsewhere_the_loop_does_not_spin(self):
+        # The accept fails with EMFILE whether or not a client waits: once the queue is shed,
+        # the listener must rest (under io_uring the failed multishot accept, armed again at
+        # once, failed again at once: a 100 % CPU spin).
+        server = self.start_crowded()
+        open_, closed = self.flood(server)
+        self.assertLess(len(open_), self.LIMIT - self.HELD)
+        self.assertGreaterEqual(len(closed), self.CLIENTS - self.LIMIT)
+        share = st.cpu_share(server.pid, seconds=2.0)
+        self.assertLess(share, 0.2, f'the server used {share:.0%} of a core while out of '
+                                    'descriptors: its accept loop spins')
+        self.assertRefusalsCounted(server, open_, closed)
 
     def test_two_workers_under_a_low_limit_do_not_spin(self):
         # With the admission limit below the descriptor limit, refusals still have a

@@ -51,6 +51,16 @@ Result<void> Acceptor::watch(int listener, bool shared, uint64_t token, std::str
   return {};
 }
 
+Result<void> Acceptor::poll_all() {
+  for (Listener& one : listeners_) {
+    if (one.polled) continue;
+    one.polled = true;
+    if (one.paused) continue;  // resume_all adds it
+    if (auto added = loop_.add(one.fd, one.events, one.token); !added) return added;
+  }
+  return {};
+}
+
 bool Acceptor::admit(int fd) {
   const size_t limit = admission_.limit.load(std::memory_order_relaxed);
   if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= limit) {

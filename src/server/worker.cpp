@@ -135,6 +135,10 @@ void Worker::stop() noexcept {
 
 Result<void> Worker::run() {
   if (config_.type == SocketType::stream && config_.engine == Engine::io_uring) return run_ring();
+  return run_epoll();
+}
+
+Result<void> Worker::run_epoll() {
   std::array<epoll_event, 256> events{};
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (!draining_ && drain_asked_.load(std::memory_order_acquire)) begin_drain();

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -53,7 +54,7 @@ constexpr unsigned kDiscardSize = 16 * 1024;
 Result<void> Worker::run_ring() {
   // Made on this thread: the ring takes submissions from the thread that set it up alone.
   auto ring = loop::Ring::create(kRingEntries, kRingBuffers, kRingBufferSize);
-  if (!ring) return std::move(ring).error();
+  if (!ring) return serve_with_epoll(ring.error());
   ring_.emplace(std::move(ring).value());
   arm_wake();
   Result<void> outcome;
@@ -74,6 +75,19 @@ Result<void> Worker::run_ring() {
   cut_all();
   finish_ring();
   return outcome;
+}
+
+// The start-up probe passed, yet this ring cannot be had: the probe ran before --user gave up
+// root (kernel.io_uring_disabled=1 lets root alone use io_uring), or with smaller sizes. The
+// worker serves with epoll, as the server does when the probe fails, with the same one line.
+Result<void> Worker::serve_with_epoll(const Error& error) {
+  static std::atomic<bool> said{false};
+  if (!said.exchange(true, std::memory_order_relaxed)) {
+    log_.warning("io_uring is not available ({}): serving with epoll", error.message());
+  }
+  ring_listeners_.clear();
+  if (auto polled = acceptor_.poll_all(); !polled) return polled;
+  return run_epoll();
 }
 
 void Worker::arm_wake() {

@@ -38,6 +38,10 @@ class Acceptor {
   Result<void> watch(int listener, bool shared, uint64_t token, std::string address,
                      bool polled = true);
 
+  // Hands every listener registered without polling to the event loop: the worker serves with
+  // epoll after all (its io_uring could not be set up).
+  Result<void> poll_all();
+
   // A connection taken off the queue elsewhere: admitted (counted, active until closed()) or
   // refused over --max-connections and closed.
   bool admit(int fd);

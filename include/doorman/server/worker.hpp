@@ -97,7 +97,9 @@ class Worker {
 
   // The io_uring engine (worker_ring.cpp): the same states, lists and transitions, with one
   // operation in flight per open connection, as its state says.
+  Result<void> run_epoll();
   Result<void> run_ring();
+  Result<void> serve_with_epoll(const Error& error);
   void arm_listeners();
   void arm_wake();
   void on_completion(const io_uring_cqe& cqe);

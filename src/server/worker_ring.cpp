@@ -103,7 +103,9 @@ void Worker::arm_listeners() {
   for (RingListener& listener : ring_listeners_) {
     if (listener.armed || acceptor_.paused(listener.fd)) continue;
     io_uring_sqe& sqe = ring_->next();
-    io_uring_prep_multishot_accept(&sqe, listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    // Non-blocking as accept_batch's: both engines' sockets alike.
+    io_uring_prep_multishot_accept(&sqe, listener.fd, nullptr, nullptr,
+                                   SOCK_NONBLOCK | SOCK_CLOEXEC);
     io_uring_sqe_set_data64(&sqe, tag(Op::accept, listener.fd));
     listener.armed = true;
   }

@@ -289,13 +289,18 @@ void Worker::stop_accepting_ring() {
     io_uring_sqe_set_data64(&sqe, tag(Op::cancel, listener.fd));
     sqe.flags |= IOSQE_CQE_SKIP_SUCCESS;
   }
-  (void)ring_->submit_and_wait(0);
+  // A failure leaves the accepts in the kernel, holding the listeners open: said, not fatal.
+  if (auto submitted = ring_->submit_and_wait(0); !submitted) {
+    log_.error("{}", submitted.error().message());
+  }
 }
 
 // After cut_all: the closes it queued go to the kernel; a descriptor whose operation's
 // cancellation has not completed is closed here, and the ring's end cancels the rest.
 void Worker::finish_ring() noexcept {
-  (void)ring_->submit();
+  // Failed, the closes queued are lost and their descriptors stay open until the process
+  // ends (the server is stopping): said, not fatal.
+  if (auto submitted = ring_->submit(); !submitted) log_.error("{}", submitted.error().message());
   for (size_t fd = 0; fd < connections_.size(); ++fd) {
     Connection& connection = connections_[fd];
     if (connection.state != ConnectionState::closed || connection.in_flight == 0) continue;

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -41,7 +42,13 @@ int fd_of(uint64_t tag) {
 }
 
 constexpr unsigned kRingEntries = 1024;
-constexpr unsigned kRingBuffers = 128;
+// Receive buffers per worker: one per connection the worker may hold, between these bounds (a
+// power of two). Receives wait for data before they pick one (IORING_RECVSEND_POLL_FIRST), so
+// only clients whose bytes arrive in the same turn compete for them; more than there are, and
+// the rest complete with ENOBUFS and are issued again. The buffers are mapped, and a page costs
+// memory once a receive writes to it: at most 1024 touched pages (4 MiB) a worker.
+constexpr unsigned kFewestRingBuffers = 128;
+constexpr unsigned kMostRingBuffers = 1024;
 // The largest first read: a PROXY header and a request one byte over the largest --read-size,
 // whatever a reload sets. Only the pages a receive writes ever cost memory.
 constexpr size_t kLargestReadSize = 65536;
@@ -49,11 +56,17 @@ constexpr size_t kRingBufferSize = (proto::kMaxProxyHeader + kLargestReadSize + 
 // A lingering connection's discarding reads: the part of a buffer they may touch.
 constexpr unsigned kDiscardSize = 16 * 1024;
 
+unsigned ring_buffers(const Config& config) {
+  const size_t per_worker = config.max_connections / std::max(config.threads, 1U);
+  return std::bit_ceil(
+      static_cast<unsigned>(std::clamp<size_t>(per_worker, kFewestRingBuffers, kMostRingBuffers)));
+}
+
 }  // namespace
 
 Result<void> Worker::run_ring() {
   // Made on this thread: the ring takes submissions from the thread that set it up alone.
-  auto ring = loop::Ring::create(kRingEntries, kRingBuffers, kRingBufferSize);
+  auto ring = loop::Ring::create(kRingEntries, ring_buffers(config_), kRingBufferSize);
   if (!ring) return serve_with_epoll(ring.error());
   ring_.emplace(std::move(ring).value());
   arm_wake();
@@ -255,6 +268,9 @@ void Worker::keep_going(int fd) {
   }
   io_uring_sqe& sqe = ring_->next();
   io_uring_prep_recv(&sqe, fd, nullptr, length, 0);
+  // Waits for data before it takes a buffer: a waiting client holds none, and cannot find the
+  // buffers gone (ENOBUFS) when nothing has come for it yet.
+  sqe.ioprio |= IORING_RECVSEND_POLL_FIRST;
   sqe.flags |= IOSQE_BUFFER_SELECT;
   sqe.buf_group = loop::Ring::kBufferGroup;
   io_uring_sqe_set_data64(&sqe, tag(Op::receive, fd));

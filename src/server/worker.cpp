@@ -355,12 +355,10 @@ void Worker::close_connection(int fd) noexcept {
   connection = Connection{};
   if (config_.proxy_protocol) proxied_.erase(fd);
   --open_;
-  if (ring_) {
-    release(fd, in_flight, sending);
-  } else {
-    // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
-    ::close(fd);
-  }
+  // io_uring: admitted again once the descriptor is closed (release), not before.
+  if (ring_) return release(fd, in_flight, sending);
+  // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
+  ::close(fd);
   acceptor_.closed();
 }
 

@@ -280,11 +280,17 @@ void Worker::keep_going(int fd) {
 // The descriptor of a closed connection: closed now if nothing is in flight, else what is in
 // flight (a send when `sending`, else a receive) cancelled first; its completion comes back here
 // with nothing left.
+//
+// The connection leaves the admission count (acceptor_.closed()) when its close is queued: the
+// close goes to the kernel ahead of any accept armed after it, so the descriptor is free by
+// then. Counted out earlier, at --max-connections near the descriptor limit, accepts met EMFILE
+// and shed clients while cancelled connections still held theirs.
 void Worker::release(int fd, uint8_t in_flight, bool sending) noexcept {
   io_uring_sqe& sqe = ring_->next();
   if (in_flight == 0) {
     io_uring_prep_close(&sqe, fd);
     io_uring_sqe_set_data64(&sqe, tag(Op::close, fd));
+    acceptor_.closed();
   } else {
     slot(fd).in_flight = in_flight;
     // By its tag, not by descriptor: the kernel finds a tag in a hash table, while a cancel by
@@ -322,6 +328,7 @@ void Worker::finish_ring() noexcept {
     if (connection.state != ConnectionState::closed || connection.in_flight == 0) continue;
     connection.in_flight = 0;
     ::close(static_cast<int>(fd));
+    acceptor_.closed();
   }
   ring_.reset();
 }

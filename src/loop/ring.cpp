@@ -139,9 +139,11 @@ io_uring_sqe& Ring::next() {
       }
     }
     sqe = io_uring_get_sqe(ring_.get());
-    // Any other failure, or a queue that stays full, would spin here for ever: the loop stops
-    // with the reason instead (submit_and_wait returns it).
-    const bool failed = submitted < 0 && submitted != -EBUSY && submitted != -EINTR;
+    // Any other failure, or a queue that stays full (EBUSY, EAGAIN: no memory for the requests
+    // now), would spin here for ever: the loop stops with the reason instead (submit_and_wait
+    // returns it).
+    const bool failed =
+        submitted < 0 && submitted != -EBUSY && submitted != -EINTR && submitted != -EAGAIN;
     if (sqe == nullptr && (failed || attempt == kSubmitAttempts)) {
       failure_.emplace("io_uring_enter", "", submitted < 0 ? -submitted : EBUSY);
     }

@@ -46,7 +46,8 @@ constexpr unsigned kRingEntries = 1024;
 // power of two). Receives wait for data before they pick one (IORING_RECVSEND_POLL_FIRST), so
 // only clients whose bytes arrive in the same turn compete for them; more than there are, and
 // the rest complete with ENOBUFS and are issued again. The buffers are mapped, and a page costs
-// memory once a receive writes to it: at most 1024 touched pages (4 MiB) a worker.
+// memory once a receive writes to it: with requests of a page or less, at most 1024 pages
+// (4 MiB) a worker, however many connections are idle.
 constexpr unsigned kFewestRingBuffers = 128;
 constexpr unsigned kMostRingBuffers = 1024;
 // The largest first read: a PROXY header and a request one byte over the largest --read-size,

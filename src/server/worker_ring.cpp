@@ -182,7 +182,7 @@ void Worker::ring_admitted(int fd) {
   connection.state = config_.proxy_protocol ? ConnectionState::reading_proxy_header
                                             : ConnectionState::waiting_request;
   requests_.push_back(fd, now_);
-  keep_going(fd);
+  keep_going(fd, true);
 }
 
 void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
@@ -236,7 +236,7 @@ void Worker::ring_sent(int fd, int result) {
 }
 
 // Issues the operation the connection's state waits on, if none is in flight.
-void Worker::keep_going(int fd) {
+void Worker::keep_going(int fd, bool just_accepted) {
   Connection& connection = slot(fd);
   if (connection.in_flight != 0) return;
   unsigned length = 0;
@@ -270,8 +270,9 @@ void Worker::keep_going(int fd) {
   io_uring_sqe& sqe = ring_->next();
   io_uring_prep_recv(&sqe, fd, nullptr, length, 0);
   // Waits for data before it takes a buffer: a waiting client holds none, and cannot find the
-  // buffers gone (ENOBUFS) when nothing has come for it yet.
-  sqe.ioprio |= IORING_RECVSEND_POLL_FIRST;
+  // buffers gone (ENOBUFS) when nothing has come for it yet. Not the first receive: its
+  // request has mostly come with the handshake, and the poll would only delay it.
+  if (!just_accepted) sqe.ioprio |= IORING_RECVSEND_POLL_FIRST;
   sqe.flags |= IOSQE_BUFFER_SELECT;
   sqe.buf_group = loop::Ring::kBufferGroup;
   io_uring_sqe_set_data64(&sqe, tag(Op::receive, fd));

@@ -107,7 +107,7 @@ class Worker {
   void ring_admitted(int fd);
   void ring_received(int fd, const io_uring_cqe& cqe);
   void ring_sent(int fd, int result);
-  void keep_going(int fd);
+  void keep_going(int fd, bool just_accepted = false);
   void release(int fd, uint8_t in_flight, bool sending = false) noexcept;
   void stop_accepting_ring();
   void finish_ring() noexcept;

@@ -83,7 +83,12 @@ class Engine(unittest.TestCase):
         limit = ('prlimit', '--as=60000000', '--')
         server = st.start_server(self, '--engine', 'io_uring', '--max-connections', '1024',
                                  '--timeout', '1s', wrapper=limit)
-        reason = server.process.wait_for_line(FALLBACK_RE)['reason']
+        # Said by the worker's thread, before or after the listening line.
+        def fallback():
+            return next((match for line in server.stderr_lines()
+                         if (match := re.search(FALLBACK_RE, line))), None)
+        st.wait_until(fallback, timeout=5, message='the fallback warning')
+        reason = fallback()['reason']
         self.assertIn('ENOMEM', reason)
         self.assertEqual(st.exchange(server.address, b'1'), st.WELCOME)
         self.assertEqual(st.exchange(server.address, b'2'), st.GO_OUT)

@@ -115,7 +115,8 @@ Ring::Ring(Ring&& other) noexcept
       buffers_bytes_(other.buffers_bytes_),
       buffer_size_(other.buffer_size_),
       buffer_count_(other.buffer_count_),
-      set_aside_(std::move(other.set_aside_)) {}
+      set_aside_(std::move(other.set_aside_)),
+      failure_(std::move(other.failure_)) {}
 
 Ring::~Ring() {
   // The ring first: the kernel lets go of the buffers when its requests are gone.
@@ -126,8 +127,9 @@ Ring::~Ring() {
 
 io_uring_sqe& Ring::next() {
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
-  while (sqe == nullptr) {
-    if (io_uring_submit(ring_.get()) == -EBUSY) {
+  for (int attempt = 0; sqe == nullptr && !failure_; ++attempt) {
+    const int submitted = io_uring_submit(ring_.get());
+    if (submitted == -EBUSY) {
       // A kernel that refuses submissions while completions overflow the queue: take them off
       // it (completions() hands them out) and submit again.
       io_uring_cqe* cqe = nullptr;
@@ -137,13 +139,28 @@ io_uring_sqe& Ring::next() {
       }
     }
     sqe = io_uring_get_sqe(ring_.get());
+    // Any other failure, or a queue that stays full (EBUSY, EAGAIN: no memory for the requests
+    // now), would spin here for ever: the loop stops with the reason instead (submit_and_wait
+    // returns it).
+    const bool failed =
+        submitted < 0 && submitted != -EBUSY && submitted != -EINTR && submitted != -EAGAIN;
+    if (sqe == nullptr && (failed || attempt == kSubmitAttempts)) {
+      failure_.emplace("io_uring_enter", "", submitted < 0 ? -submitted : EBUSY);
+    }
   }
-  return *sqe;
+  if (sqe != nullptr) return *sqe;
+  if (!discarded_) discarded_ = std::make_unique<io_uring_sqe>();
+  *discarded_ = io_uring_sqe{};
+  return *discarded_;
 }
 
 Result<void> Ring::submit_and_wait(int timeout_ms) {
+  if (failure_) return *failure_;
   io_uring_cqe* cqe = nullptr;
   int done = 0;
+  // Completions set aside by next() are waiting already: handed out this turn, not after the
+  // next unrelated one arrives.
+  if (!set_aside_.empty()) timeout_ms = 0;
   if (timeout_ms == 0) {
     done = io_uring_submit_and_get_events(ring_.get());
   } else if (timeout_ms < 0) {
@@ -159,6 +176,7 @@ Result<void> Ring::submit_and_wait(int timeout_ms) {
 }
 
 Result<void> Ring::submit() {
+  if (failure_) return *failure_;
   const int done = io_uring_submit(ring_.get());
   if (done >= 0 || done == -EINTR || done == -EAGAIN || done == -EBUSY) return {};
   return Error("io_uring_enter", "", -done);

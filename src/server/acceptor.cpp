@@ -51,6 +51,16 @@ Result<void> Acceptor::watch(int listener, bool shared, uint64_t token, std::str
   return {};
 }
 
+Result<void> Acceptor::poll_all() {
+  for (Listener& one : listeners_) {
+    if (one.polled) continue;
+    one.polled = true;
+    if (one.paused) continue;  // resume_all adds it
+    if (auto added = loop_.add(one.fd, one.events, one.token); !added) return added;
+  }
+  return {};
+}
+
 bool Acceptor::admit(int fd) {
   const size_t limit = admission_.limit.load(std::memory_order_relaxed);
   if (admission_.active.fetch_add(1, std::memory_order_relaxed) >= limit) {
@@ -75,6 +85,7 @@ bool Acceptor::paused(int listener) const noexcept {
 std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_point now) {
   size_t admitted = 0;
   queue_emptied_ = true;  // until the batch ends full
+  shed_any_ = false;
   for (size_t attempt = 0; attempt < kBatch; ++attempt) {
     const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -91,6 +102,7 @@ std::span<const int> Acceptor::accept_batch(int listener, loop::Clock::time_poin
           // a connection is waiting. Shedding finds out.
           switch (shed_without_descriptors(listener)) {
             case Shed::closed_one:
+              shed_any_ = true;
               continue;
             case Shed::queue_empty:
               return {accepted_.data(), admitted};

@@ -135,6 +135,10 @@ void Worker::stop() noexcept {
 
 Result<void> Worker::run() {
   if (config_.type == SocketType::stream && config_.engine == Engine::io_uring) return run_ring();
+  return run_epoll();
+}
+
+Result<void> Worker::run_epoll() {
   std::array<epoll_event, 256> events{};
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (!draining_ && drain_asked_.load(std::memory_order_acquire)) begin_drain();
@@ -351,12 +355,10 @@ void Worker::close_connection(int fd) noexcept {
   connection = Connection{};
   if (config_.proxy_protocol) proxied_.erase(fd);
   --open_;
-  if (ring_) {
-    release(fd, in_flight, sending);
-  } else {
-    // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
-    ::close(fd);
-  }
+  // io_uring: admitted again once the descriptor is closed (release), not before.
+  if (ring_) return release(fd, in_flight, sending);
+  // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
+  ::close(fd);
   acceptor_.closed();
 }
 

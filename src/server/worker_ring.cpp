@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -40,7 +42,14 @@ int fd_of(uint64_t tag) {
 }
 
 constexpr unsigned kRingEntries = 1024;
-constexpr unsigned kRingBuffers = 128;
+// Receive buffers per worker: one per connection the worker may hold, between these bounds (a
+// power of two). Receives wait for data before they pick one (IORING_RECVSEND_POLL_FIRST), so
+// only clients whose bytes arrive in the same turn compete for them; more than there are, and
+// the rest complete with ENOBUFS and are issued again. The buffers are mapped, and a page costs
+// memory once a receive writes to it: with requests of a page or less, at most 1024 pages
+// (4 MiB) a worker, however many connections are idle.
+constexpr unsigned kFewestRingBuffers = 128;
+constexpr unsigned kMostRingBuffers = 1024;
 // The largest first read: a PROXY header and a request one byte over the largest --read-size,
 // whatever a reload sets. Only the pages a receive writes ever cost memory.
 constexpr size_t kLargestReadSize = 65536;
@@ -48,12 +57,18 @@ constexpr size_t kRingBufferSize = (proto::kMaxProxyHeader + kLargestReadSize + 
 // A lingering connection's discarding reads: the part of a buffer they may touch.
 constexpr unsigned kDiscardSize = 16 * 1024;
 
+unsigned ring_buffers(const Config& config) {
+  const size_t per_worker = config.max_connections / std::max(config.threads, 1U);
+  return std::bit_ceil(
+      static_cast<unsigned>(std::clamp<size_t>(per_worker, kFewestRingBuffers, kMostRingBuffers)));
+}
+
 }  // namespace
 
 Result<void> Worker::run_ring() {
   // Made on this thread: the ring takes submissions from the thread that set it up alone.
-  auto ring = loop::Ring::create(kRingEntries, kRingBuffers, kRingBufferSize);
-  if (!ring) return std::move(ring).error();
+  auto ring = loop::Ring::create(kRingEntries, ring_buffers(config_), kRingBufferSize);
+  if (!ring) return serve_with_epoll(ring.error());
   ring_.emplace(std::move(ring).value());
   arm_wake();
   Result<void> outcome;
@@ -76,6 +91,19 @@ Result<void> Worker::run_ring() {
   return outcome;
 }
 
+// The start-up probe passed, yet this ring cannot be had: the probe ran before --user gave up
+// root (kernel.io_uring_disabled=1 lets root alone use io_uring), or with smaller sizes. The
+// worker serves with epoll, as the server does when the probe fails, with the same one line.
+Result<void> Worker::serve_with_epoll(const Error& error) {
+  static std::atomic<bool> said{false};
+  if (!said.exchange(true, std::memory_order_relaxed)) {
+    log_.warning("io_uring is not available ({}): serving with epoll", error.message());
+  }
+  ring_listeners_.clear();
+  if (auto polled = acceptor_.poll_all(); !polled) return polled;
+  return run_epoll();
+}
+
 void Worker::arm_wake() {
   io_uring_sqe& sqe = ring_->next();
   io_uring_prep_poll_multishot(&sqe, loop_.wake_descriptor(), POLLIN);
@@ -89,7 +117,9 @@ void Worker::arm_listeners() {
   for (RingListener& listener : ring_listeners_) {
     if (listener.armed || acceptor_.paused(listener.fd)) continue;
     io_uring_sqe& sqe = ring_->next();
-    io_uring_prep_multishot_accept(&sqe, listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    // Non-blocking as accept_batch's: both engines' sockets alike.
+    io_uring_prep_multishot_accept(&sqe, listener.fd, nullptr, nullptr,
+                                   SOCK_NONBLOCK | SOCK_CLOEXEC);
     io_uring_sqe_set_data64(&sqe, tag(Op::accept, listener.fd));
     listener.armed = true;
   }
@@ -134,8 +164,15 @@ void Worker::ring_accepted(int listener, const io_uring_cqe& cqe) {
   // a connection when descriptors have run out or resting the listener on another error, and
   // arm_listeners arms it again unless it rests.
   pick_up_settings();
-  for (const int fd : acceptor_.accept_batch(listener, now_))
+  const auto batch = acceptor_.accept_batch(listener, now_);
+  for (const int fd : batch)
     ring_admitted(fd);
+  // Out of descriptors, the kernel's accept fails at once whether or not a client waits: armed
+  // again on the next turn, it would fail again, and the loop would spin. Unless the batch
+  // freed or shed something, the listener rests until a descriptor is freed (closed()) or the
+  // pause ends.
+  const bool no_descriptors = cqe.res == -EMFILE || cqe.res == -ENFILE;
+  if (no_descriptors && batch.empty() && !acceptor_.shed_any()) acceptor_.pause(listener, now_);
 }
 
 // Under io_uring a connection starts waiting at once: its first receive completes in the same
@@ -145,7 +182,7 @@ void Worker::ring_admitted(int fd) {
   connection.state = config_.proxy_protocol ? ConnectionState::reading_proxy_header
                                             : ConnectionState::waiting_request;
   requests_.push_back(fd, now_);
-  keep_going(fd);
+  keep_going(fd, true);
 }
 
 void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
@@ -199,7 +236,7 @@ void Worker::ring_sent(int fd, int result) {
 }
 
 // Issues the operation the connection's state waits on, if none is in flight.
-void Worker::keep_going(int fd) {
+void Worker::keep_going(int fd, bool just_accepted) {
   Connection& connection = slot(fd);
   if (connection.in_flight != 0) return;
   unsigned length = 0;
@@ -232,6 +269,10 @@ void Worker::keep_going(int fd) {
   }
   io_uring_sqe& sqe = ring_->next();
   io_uring_prep_recv(&sqe, fd, nullptr, length, 0);
+  // Waits for data before it takes a buffer: a waiting client holds none, and cannot find the
+  // buffers gone (ENOBUFS) when nothing has come for it yet. Not the first receive: its
+  // request has mostly come with the handshake, and the poll would only delay it.
+  if (!just_accepted) sqe.ioprio |= IORING_RECVSEND_POLL_FIRST;
   sqe.flags |= IOSQE_BUFFER_SELECT;
   sqe.buf_group = loop::Ring::kBufferGroup;
   io_uring_sqe_set_data64(&sqe, tag(Op::receive, fd));
@@ -241,11 +282,17 @@ void Worker::keep_going(int fd) {
 // The descriptor of a closed connection: closed now if nothing is in flight, else what is in
 // flight (a send when `sending`, else a receive) cancelled first; its completion comes back here
 // with nothing left.
+//
+// The connection leaves the admission count (acceptor_.closed()) when its close is queued: the
+// close goes to the kernel ahead of any accept armed after it, so the descriptor is free by
+// then. Counted out earlier, at --max-connections near the descriptor limit, accepts met EMFILE
+// and shed clients while cancelled connections still held theirs.
 void Worker::release(int fd, uint8_t in_flight, bool sending) noexcept {
   io_uring_sqe& sqe = ring_->next();
   if (in_flight == 0) {
     io_uring_prep_close(&sqe, fd);
     io_uring_sqe_set_data64(&sqe, tag(Op::close, fd));
+    acceptor_.closed();
   } else {
     slot(fd).in_flight = in_flight;
     // By its tag, not by descriptor: the kernel finds a tag in a hash table, while a cancel by
@@ -266,18 +313,24 @@ void Worker::stop_accepting_ring() {
     io_uring_sqe_set_data64(&sqe, tag(Op::cancel, listener.fd));
     sqe.flags |= IOSQE_CQE_SKIP_SUCCESS;
   }
-  (void)ring_->submit_and_wait(0);
+  // A failure leaves the accepts in the kernel, holding the listeners open: said, not fatal.
+  if (auto submitted = ring_->submit_and_wait(0); !submitted) {
+    log_.error("{}", submitted.error().message());
+  }
 }
 
 // After cut_all: the closes it queued go to the kernel; a descriptor whose operation's
 // cancellation has not completed is closed here, and the ring's end cancels the rest.
 void Worker::finish_ring() noexcept {
-  (void)ring_->submit();
+  // Failed, the closes queued are lost and their descriptors stay open until the process
+  // ends (the server is stopping): said, not fatal.
+  if (auto submitted = ring_->submit(); !submitted) log_.error("{}", submitted.error().message());
   for (size_t fd = 0; fd < connections_.size(); ++fd) {
     Connection& connection = connections_[fd];
     if (connection.state != ConnectionState::closed || connection.in_flight == 0) continue;
     connection.in_flight = 0;
     ::close(static_cast<int>(fd));
+    acceptor_.closed();
   }
   ring_.reset();
 }

@@ -27,6 +27,17 @@ def io_uring_usable():
         return os.path.exists('/proc/sys/kernel')  # a kernel before the sysctl: on if built
 
 
+def sanitized():
+    """Whether the build under test is a sanitizer build (whose runtime reserves terabytes of
+    address space: no address-space limit fits it)."""
+    try:
+        with open(os.path.join(dt.build_dir(), 'CMakeCache.txt')) as cache:
+            return any(re.fullmatch(r'DOORMAN_SANITIZE:STRING=(?!OFF\b)\S+', line.strip())
+                       for line in cache)
+    except FileNotFoundError:
+        return False
+
+
 class Engine(unittest.TestCase):
     def startup(self, server):
         for line in server.stderr_lines():
@@ -62,6 +73,30 @@ class Engine(unittest.TestCase):
         self.assertEqual(st.exchange(server.address, b'1'), st.WELCOME)
         status, _ = server.stop()
         self.assertEqual(status, 0)
+
+    @unittest.skipUnless(io_uring_usable(), 'kernel.io_uring_disabled forbids io_uring here')
+    @unittest.skipIf(sanitized(), 'a sanitizer runtime cannot run under an address-space limit')
+    def test_a_worker_whose_ring_fails_serves_with_epoll(self):
+        # The start-up probe's ring is small; the worker's, 1024 receive buffers of 68 KiB
+        # (mapped), does not fit under a 60 MB address space: as when the probe passes as root
+        # and the ring fails after --user, the worker serves with epoll after one warning.
+        limit = ('prlimit', '--as=60000000', '--')
+        server = st.start_server(self, '--engine', 'io_uring', '--max-connections', '1024',
+                                 '--timeout', '1s', wrapper=limit)
+        # Said by the worker's thread, before or after the listening line.
+        def fallback():
+            return next((match for line in server.stderr_lines()
+                         if (match := re.search(FALLBACK_RE, line))), None)
+        st.wait_until(fallback, timeout=5, message='the fallback warning')
+        reason = fallback()['reason']
+        self.assertIn('ENOMEM', reason)
+        self.assertEqual(st.exchange(server.address, b'1'), st.WELCOME)
+        self.assertEqual(st.exchange(server.address, b'2'), st.GO_OUT)
+        status, counters = server.stop()
+        self.assertEqual(status, 0)
+        self.assertEqual((counters['welcomed'], counters['rejected']), (1, 1), counters)
+        warnings = self.warnings(server)
+        self.assertEqual(len(warnings), 1, warnings)
 
     def test_epoll_is_the_default(self):
         server = st.start_server(self, '--engine', 'epoll')

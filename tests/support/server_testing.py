@@ -459,6 +459,17 @@ def open_descriptors(pid):
     return len(os.listdir(f'/proc/{pid}/fd'))
 
 
+def holds_ring(pid):
+    """Whether the process holds an io_uring instance (its worker has set its ring up)."""
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            if os.readlink(f'/proc/{pid}/fd/{fd}') == 'anon_inode:[io_uring]':
+                return True
+        except FileNotFoundError:
+            continue
+    return False
+
+
 def tcp_local_ports(pid):
     """The local ports of the TCP sockets a process holds (from /proc/PID/fd and net/tcp*)."""
     inodes = set()

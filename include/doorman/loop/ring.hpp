@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -39,15 +40,19 @@ class Ring {
   ~Ring();
 
   // A submission entry to fill; when the queue is full, what is in it goes to the kernel first.
+  // If the kernel takes none (an error, or a full queue kSubmitAttempts times), an entry that
+  // is never submitted, and the next submit_and_wait or submit returns the reason.
   io_uring_sqe& next();
   // Submits what was queued and waits for one completion at most `timeout_ms` (below zero: for
-  // ever; zero: not at all). Interrupted or timed out is not an error.
+  // ever; zero: not at all, as when completions are set aside). Interrupted or timed out is not
+  // an error.
   Result<void> submit_and_wait(int timeout_ms);
   Result<void> submit();
 
-  // Calls `take(cqe)` for every completion that has arrived, including those that arrive
-  // meanwhile. Each is marked seen before it is taken, so that the completion queue has room
-  // for what `take` submits (next() may submit).
+  // Calls `take(cqe)` for every completion set aside, then every one in the completion queue
+  // until it is empty: those that what `take` submits (next() may submit) posts at once are
+  // taken too, those the kernel posts later wait for the next call. Each is marked seen before
+  // it is taken, so that the completion queue has room for what `take` submits.
   template <typename Take>
   void completions(Take&& take) {
     for (size_t index = 0; index < set_aside_.size(); ++index)
@@ -80,6 +85,10 @@ class Ring {
   // Completions taken off a full queue so that a submission could go on (next()); completions()
   // hands them out first.
   std::vector<io_uring_cqe> set_aside_;
+  // next(): why the kernel took no submission, and the entry handed out instead.
+  static constexpr int kSubmitAttempts = 16;
+  std::optional<Error> failure_;
+  std::unique_ptr<io_uring_sqe> discarded_;  // (a flexible array member: not a member itself)
 };
 
 }  // namespace doorman::loop

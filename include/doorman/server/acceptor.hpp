@@ -38,6 +38,10 @@ class Acceptor {
   Result<void> watch(int listener, bool shared, uint64_t token, std::string address,
                      bool polled = true);
 
+  // Hands every listener registered without polling to the event loop: the worker serves with
+  // epoll after all (its io_uring could not be set up).
+  Result<void> poll_all();
+
   // A connection taken off the queue elsewhere: admitted (counted, active until closed()) or
   // refused over --max-connections and closed.
   bool admit(int fd);
@@ -48,6 +52,10 @@ class Acceptor {
   // counts as active until the worker closes it and calls closed().
   std::span<const int> accept_batch(int listener, loop::Clock::time_point now);
   void closed() noexcept;
+  // Whether the last accept_batch closed a connection for want of a descriptor.
+  bool shed_any() const noexcept { return shed_any_; }
+  // Rests the listener until a connection closes or the pause ends (see next_resume()).
+  void pause(int listener, loop::Clock::time_point now);
 
   // Draining: no more readiness for any listener; the connections already queued are still
   // taken, by accept_batch until queue_emptied().
@@ -64,7 +72,6 @@ class Acceptor {
   enum class Shed { closed_one, queue_empty, cannot };
   Shed shed_without_descriptors(int listener);
   void accept_failed(int listener, int code, loop::Clock::time_point now);
-  void pause(int listener, loop::Clock::time_point now);
   void resume_all();
 
   struct Listener {
@@ -88,6 +95,7 @@ class Acceptor {
   Fd reserve_;
   loop::Clock::time_point next_resume_ = loop::Clock::time_point::max();
   bool queue_emptied_ = false;
+  bool shed_any_ = false;
   bool stopped_watching_ = false;
 };
 

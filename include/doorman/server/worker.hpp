@@ -97,7 +97,9 @@ class Worker {
 
   // The io_uring engine (worker_ring.cpp): the same states, lists and transitions, with one
   // operation in flight per open connection, as its state says.
+  Result<void> run_epoll();
   Result<void> run_ring();
+  Result<void> serve_with_epoll(const Error& error);
   void arm_listeners();
   void arm_wake();
   void on_completion(const io_uring_cqe& cqe);
@@ -105,7 +107,7 @@ class Worker {
   void ring_admitted(int fd);
   void ring_received(int fd, const io_uring_cqe& cqe);
   void ring_sent(int fd, int result);
-  void keep_going(int fd);
+  void keep_going(int fd, bool just_accepted = false);
   void release(int fd, uint8_t in_flight, bool sending = false) noexcept;
   void stop_accepting_ring();
   void finish_ring() noexcept;

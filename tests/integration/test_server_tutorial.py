@@ -37,9 +37,9 @@ class TutorialTranscript(unittest.TestCase):
                       timeout=10)
 
     def slow_client_port(self, process):
-        """The local port of a client that connected and now waits (from /proc)."""
-        ports = st.wait_until(lambda: st.tcp_local_ports(process.pid) if process.running() else
-                              {'exited'}, timeout=5, message='the client connects')
+        """The local port of a client that connected and now waits (the only one connected)."""
+        ports = st.wait_until(lambda: st.tcp_ports_connected_to(self.port) if process.running()
+                              else {'exited'}, timeout=5, message='the client connects')
         self.assertNotIn('exited', ports, f'the client exited early: {process.output()}')
         self.assertEqual(len(ports), 1, ports)
         return ports.pop()

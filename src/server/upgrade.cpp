@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "doorman/server/child_failure.hpp"
 #include "doorman/server/password_source.hpp"
 #include "doorman/server/service_notifier.hpp"
 
@@ -86,32 +87,6 @@ void write_number(char* out, long value) {
   while (count > 0)
     *out++ = digits[--count];
   *out = '\0';
-}
-
-// What the child did when it failed before the new program ran.
-enum class ChildStep : int { dup, dup2, execve };
-struct ChildFailure {
-  ChildStep step;
-  int code;
-};
-
-const char* step_name(ChildStep step) {
-  switch (step) {
-    case ChildStep::dup:
-      return "fcntl F_DUPFD_CLOEXEC";
-    case ChildStep::dup2:
-      return "dup2";
-    case ChildStep::execve:
-      break;
-  }
-  return "execve";
-}
-
-// Async-signal-safe: tells the parent why, then exits as a shell would.
-[[noreturn]] void fail_in_child(int report, ChildStep step, int code) {
-  const ChildFailure failure{step, code};
-  (void)!::write(report, &failure, sizeof(failure));
-  ::_exit(step == ChildStep::execve ? 127 : 126);
 }
 
 std::string exit_reason(int status) {
@@ -243,11 +218,7 @@ Result<Upgrade> Upgrade::start(const Relaunch& relaunch, const std::vector<Hande
   }
   failure_write.reset();
   ChildFailure failure{};
-  ssize_t count = 0;
-  do {
-    count = ::read(failure_read.get(), &failure, sizeof(failure));
-  } while (count < 0 && errno == EINTR);
-  if (count == static_cast<ssize_t>(sizeof(failure))) {
+  if (read_child_failure(failure_read.get(), failure)) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     return Error(step_name(failure.step), relaunch.executable, failure.code);

@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstring>
 
-#include "doorman/base/duration.hpp"
 #include "doorman/net/socket_address.hpp"
 #include "doorman/proto/proxy_header.hpp"
 
@@ -36,10 +35,6 @@ constexpr size_t kScratchFloor = 16 * 1024;
 // Room in the scratch buffer for a PROXY header before the request, when there may be one.
 size_t proxy_header_room(const Config& config) {
   return config.proxy_protocol ? proto::kMaxProxyHeader : 0;
-}
-
-bool would_block(int code) {
-  return code == EAGAIN || code == EWOULDBLOCK;
 }
 
 }  // namespace
@@ -175,17 +170,6 @@ Result<void> Worker::run_epoll() {
   return {};
 }
 
-int Worker::next_timeout_ms() const noexcept {
-  const auto next =
-      std::min({requests_.front_deadline(), lingering_.front_deadline(), acceptor_.next_resume(),
-                draining_ ? drain_deadline_ : loop::Clock::time_point::max()});
-  if (next == loop::Clock::time_point::max()) return -1;
-  if (next <= now_) return 0;
-  // Rounded up: waking a little late is fine, waking early would spin until the deadline.
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now_).count();
-  return static_cast<int>(std::min<decltype(ms)>(ms, 1 << 30));
-}
-
 Connection& Worker::open_slot(int fd) {
   const auto index = static_cast<size_t>(fd);
   if (index >= connections_.size()) {
@@ -221,98 +205,6 @@ void Worker::on_event(int fd) {
     case ConnectionState::closed:
     case ConnectionState::accepting:
       return;  // nothing registered can be here
-  }
-}
-
-// accepting, waiting_request: the request, else wait for it.
-void Worker::read_request(int fd) {
-  // One byte more than the request: whether the client sent more than --read-size decides the
-  // lingering close, at no extra system call.
-  ssize_t got = 0;
-  do {
-    got = ::recv(fd, scratch_.data(), settings_->read_size + 1, 0);
-  } while (got < 0 && errno == EINTR);
-  request_read(fd, got >= 0 ? got : -errno, scratch_.data());
-}
-
-// What the request's read brought (`result` bytes at `data`, or -errno).
-void Worker::request_read(int fd, ssize_t result, const char* data) {
-  if (result >= 0) {
-    return judge_request(fd, std::string_view(data, static_cast<size_t>(result)),
-                         static_cast<size_t>(result));
-  }
-  const int code = static_cast<int>(-result);
-  if (would_block(code)) {
-    Connection& connection = slot(fd);
-    if (connection.state != ConnectionState::accepting) return;  // a spurious wake-up
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::waiting_request;
-    requests_.push_back(fd, now_);
-    return;
-  }
-  // A reset before the request: the client's doing, not a server error.
-  if (log_.enabled(LogLevel::debug)) {
-    log_.debug("{} left without a request: {}", peer_name(fd), describe_errno(code));
-  }
-  close_connection(fd);
-}
-
-// `received`: what the request's read brought, `got` of it (0: end of stream). At most
-// --read-size bytes are the request; more means the close must linger.
-void Worker::judge_request(int fd, std::string_view received, size_t got) {
-  // End of stream before any byte is an empty request, as the tutorial's recv() returning ''
-  // is: not the password, so "please go out!" (a half-closed client still reads it).
-  const size_t size = std::min(got, settings_->read_size);
-  const auto verdict = proto::judge(received.substr(0, size), settings_->password);
-  const bool welcome = verdict == proto::Verdict::welcome;
-  Counters::bump(got == 0 ? counters_.empty : welcome ? counters_.welcomed : counters_.rejected);
-  // The wait from the accept: none for a request read in the accept's own turn (no clock
-  // read); else the deadline, set at the accept, less --timeout. now_ is the loop's own.
-  const Connection& connection = slot(fd);
-  if (connection.state == ConnectionState::accepting) {
-    counters_.request_wait.record_none();
-  } else {
-    counters_.request_wait.record(now_ - (connection.link.deadline - requests_.timeout_of(fd)));
-  }
-  if (log_.enabled(LogLevel::debug)) {
-    const std::string peer = peer_name(fd);
-    const std::string_view outcome = welcome ? "welcomed" : "rejected";
-    log_.event(LogLevel::debug, {outcome, peer}, "{} {}", peer, outcome);
-  }
-  reply(fd, verdict, got > settings_->read_size);
-}
-
-// Deadlines: waiting_request and sending_reply at --timeout, lingering at --linger-timeout.
-void Worker::expire() {
-  if (draining_ && now_ >= drain_deadline_) cut_all();
-  acceptor_.resume_due(now_);
-  while (!requests_.empty() && requests_.front_deadline() <= now_) {
-    const int fd = requests_.front();
-    const ConnectionState state = slot(fd).state;
-    if (state == ConnectionState::reading_proxy_header) {
-      refuse_proxy_header(fd, fmt::format("no complete header within {}",
-                                          format_duration(requests_.timeout_of(fd))));
-      continue;
-    }
-    if (state == ConnectionState::sending_reply) {
-      Counters::bump(counters_.errors);
-      const std::string peer = peer_name(fd);
-      log_.event(LogLevel::warning, {"reply_not_taken", peer},
-                 "{} did not take its reply within {}", peer,
-                 format_duration(requests_.timeout_of(fd)));
-    } else {
-      Counters::bump(counters_.timed_out);
-      // Admitted first: a flood of time outs must not cost a getpeername each.
-      if (log_.admits_limited(LogKind::time_out, LogLevel::warning)) {
-        const std::string peer = peer_name(fd);
-        log_.event(LogLevel::warning, {"time_out", peer}, "time out: {} sent nothing within {}",
-                   peer, format_duration(requests_.timeout_of(fd)));
-      }
-    }
-    close_connection(fd);
-  }
-  while (!lingering_.empty() && lingering_.front_deadline() <= now_) {
-    close_connection(lingering_.front());
   }
 }
 

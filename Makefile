@@ -77,7 +77,7 @@ demo: configure
 	@scripts/demo.sh $(BUILD)
 
 format: deps
-	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format -i
+	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i
 
 # The README's screenshot of the status page: the one its browser test takes under a bounded
 # load (tests/integration/test_server_metrics.py, about 10 s, needs chromium-headless-shell).
@@ -88,7 +88,7 @@ status-page: build
 	cp $(BUILD)/status-page.png docs/status-page.png
 
 format-check: deps
-	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+	git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
 	rm -rf $(BUILD)

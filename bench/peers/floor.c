@@ -33,9 +33,9 @@ static const char welcome[] = "welcome to server!";
 static const char go_out[] = "please go out!";
 
 /* The waiting connections, indexed by descriptor: a doubly linked FIFO in arrays. */
-static int *next_waiting;
-static int *previous_waiting;
-static int64_t *deadline_ms;
+static int* next_waiting;
+static int* previous_waiting;
+static int64_t* deadline_ms;
 static int oldest = -1;
 static int newest = -1;
 
@@ -78,7 +78,7 @@ static int answer(int fd) {
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
   if (got >= 0) {
     int welcomed = got == 1 && request[0] == '1';
-    const char *reply = welcomed ? welcome : go_out;
+    const char* reply = welcomed ? welcome : go_out;
     size_t length = welcomed ? sizeof welcome - 1 : sizeof go_out - 1;
     (void)send(fd, reply, length, MSG_NOSIGNAL);
   }
@@ -116,7 +116,7 @@ static void usage(void) {
   exit(64);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   int defer = 0;
   int timeout_ms = 5000;
   long port = -1;

@@ -8,10 +8,10 @@
 extern const char peer_name[];
 
 /* Says "NAME: OPERATION: reason" and exits 71 (EX_OSERR). */
-_Noreturn void die(const char *operation);
+_Noreturn void die(const char* operation);
 
 /* A PORT argument, 0 to 65535; -1 when `text` is none. */
-long parse_port(const char *text);
+long parse_port(const char* text);
 
 /* A close-on-exec IPv4 socket of `type` (SOCK_STREAM or SOCK_DGRAM, with SOCK_NONBLOCK if
  * wanted). */

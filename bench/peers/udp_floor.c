@@ -30,7 +30,7 @@ static void usage(void) {
   exit(64);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   long port = -1;
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {

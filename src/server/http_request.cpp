@@ -88,4 +88,14 @@ std::string http_response(int status, std::string_view content_type, std::string
   return out;
 }
 
+std::string http_error_response(int status) {
+  return http_response(status, "text/plain; charset=utf-8",
+                       status == 503   ? "too many scrapes at once\n"
+                       : status == 431 ? "request head too large\n"
+                       : status == 408 ? "request timed out\n"
+                       : status == 405 ? "method not allowed\n"
+                       : status == 404 ? "not found\n"
+                                       : "bad request\n");
+}
+
 }  // namespace doorman::server

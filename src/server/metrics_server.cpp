@@ -30,16 +30,6 @@ double unix_seconds_now() {
   return std::chrono::duration<double>(since_epoch).count();
 }
 
-std::string error_response(int status) {
-  return http_response(status, "text/plain; charset=utf-8",
-                       status == 503   ? "too many scrapes at once\n"
-                       : status == 431 ? "request head too large\n"
-                       : status == 408 ? "request timed out\n"
-                       : status == 405 ? "method not allowed\n"
-                       : status == 404 ? "not found\n"
-                                       : "bad request\n");
-}
-
 }  // namespace
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::open(const Address& address,
@@ -148,7 +138,7 @@ void MetricsServer::accept_all() {
     client.fd = Fd(fd);
     client.deadline = now_ + kReadTimeout;
     if (scrapes_ >= kMaxScrapes) {
-      respond(client, error_response(503));
+      respond(client, http_error_response(503));
       continue;
     }
     client.counted = true;
@@ -193,14 +183,14 @@ void MetricsServer::read_request(Client& client) {
     case RequestHead::Status::incomplete:
       return;
     case RequestHead::Status::too_large:
-      return respond(client, error_response(431));
+      return respond(client, http_error_response(431));
     case RequestHead::Status::malformed:
-      return respond(client, error_response(400));
+      return respond(client, http_error_response(400));
     case RequestHead::Status::complete:
       break;
   }
   const Route routed = route(head.method, head.path);
-  if (routed.status != 200) return respond(client, error_response(routed.status));
+  if (routed.status != 200) return respond(client, http_error_response(routed.status));
   const bool head_only = head.method == "HEAD";
   switch (routed.page) {
     case Page::metrics:
@@ -213,7 +203,7 @@ void MetricsServer::read_request(Client& client) {
       return respond(client,
                      http_response(200, "text/html; charset=utf-8", kStatusPage, head_only));
     case Page::none:
-      return respond(client, error_response(404));
+      return respond(client, http_error_response(404));
   }
 }
 
@@ -272,7 +262,7 @@ void MetricsServer::expire() {
     if (client.phase == Phase::reading) {
       // Best effort: a client too slow to send its head is told so, then closed.
       client.deadline = now_ + kLinger;
-      respond(client, error_response(408));
+      respond(client, http_error_response(408));
       continue;  // lingering or still writing, within kLinger; or closed already
     }
     close_client(fd);

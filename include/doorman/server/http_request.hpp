@@ -36,4 +36,7 @@ Route route(std::string_view method, std::string_view path);
 std::string http_response(int status, std::string_view content_type, std::string_view body,
                           bool head_only = false);
 
+// An error status as a whole plain-text response whose body says it in words.
+std::string http_error_response(int status);
+
 }  // namespace doorman::server

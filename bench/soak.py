@@ -121,8 +121,10 @@ class Server:
                          r'(\d+) timed out, (\d+) refused, (\d+) errors')
 
     def __init__(self, processes, argv):
+        # Unbuffered bytes, as local_server.wait_for_port needs (a text reader could take the
+        # line after `listening on` into its buffer and hide it from select()).
         self.process = processes.start(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                       text=True)
+                                       bufsize=0)
         self.port = local_server.wait_for_port(self.process)
         self.levels = Tally()
         self.samples = {}  # the first line of each kind of warning or error
@@ -131,7 +133,8 @@ class Server:
         self.reader.start()
 
     def read(self):
-        for line in self.process.stderr:
+        for raw in self.process.stderr:
+            line = raw.decode('utf-8', 'replace')
             parts = line.rstrip('\n').split(' ', 2)
             level = parts[1] if len(parts) > 2 else '?'
             self.levels.add(level)

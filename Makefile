@@ -47,9 +47,10 @@ ct: build
 # datagram clients) against one server; fails if its descriptors or RSS at the end are not within
 # 1 % of their warm-up values, or if it counted an error.
 SOAK_SECONDS ?= 600
+SOAK_ARGS    ?=
 soak: build
 	python3 bench/soak.py --server $(BUILD)/doorman-server --bench $(BUILD)/doorman-bench \
-	  --seconds $(SOAK_SECONDS)
+	  --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 # The same tests on builds with AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer.
 SANITIZE_ARGS = -DDOORMAN_BUILD_BENCH=OFF

@@ -185,8 +185,14 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   if (config.run_as && running_as(*config.run_as) && !running_as_root()) {
     log.info("already running as {}: nothing to drop", quoted(config.run_as->user));
   } else if (config.run_as) {
-    if (auto handed = listeners->hand_files_to(config.run_as->uid, config.run_as->gid); !handed) {
+    const Identity& user = *config.run_as;
+    if (auto handed = listeners->hand_files_to(user.uid, user.gid); !handed) {
       return cannot_start(handed.error());
+    }
+    if (*metrics) {
+      if (auto handed = (*metrics)->hand_files_to(user.uid, user.gid); !handed) {
+        return cannot_start(handed.error());
+      }
     }
     if (auto dropped = drop_privileges(*config.run_as); !dropped)
       return cannot_start(dropped.error());

@@ -92,17 +92,32 @@ class DropToUser(unittest.TestCase):
         server = st.start_server(self, '--user', USER, '--password-file', path)
         self.assertEqual(st.exchange(server.address, b's3cr3t-XYZ'), st.WELCOME)
 
-    def test_unix_socket_and_lock_are_handed_over_and_removed_on_exit(self):
+    def sticky_directory(self):
         directory = dt.temp_dir(self)
         os.chmod(directory, 0o1777)  # sticky, as /tmp: only a file's owner may remove it
-        path = os.path.join(directory, 'doorman.sock')
-        server = st.start_server(self, '--user', USER, listen=('unix:' + path,))
-        for name in (path, path + '.lock'):
+        return directory
+
+    def assertOwnedByTheUser(self, *paths):
+        for name in paths:
             with self.subTest(file=name):
                 info = os.lstat(name)
                 self.assertEqual((info.st_uid, info.st_gid),
                                  (self.account.pw_uid, self.account.pw_gid))
+
+    def test_unix_socket_and_lock_are_handed_over_and_removed_on_exit(self):
+        path = os.path.join(self.sticky_directory(), 'doorman.sock')
+        server = st.start_server(self, '--user', USER, listen=('unix:' + path,))
+        self.assertOwnedByTheUser(path, path + '.lock')
         self.assertServes(server)
+        self.assertEqual(server.stop()[0], 0)
+        self.assertFalse(os.path.lexists(path))
+        self.assertFalse(os.path.lexists(path + '.lock'))
+
+    def test_metrics_unix_socket_and_lock_are_handed_over_and_removed_on_exit(self):
+        path = os.path.join(self.sticky_directory(), 'metrics.sock')
+        server = st.start_server(self, '--user', USER, '--metrics', 'unix:' + path)
+        server.process.wait_for_line(r'\binfo metrics on unix:', timeout=10)
+        self.assertOwnedByTheUser(path, path + '.lock')
         self.assertEqual(server.stop()[0], 0)
         self.assertFalse(os.path.lexists(path))
         self.assertFalse(os.path.lexists(path + '.lock'))

@@ -119,7 +119,7 @@ void define_options(CLI::App& app, CommandLine& line) {
       ->type_name("NAME");
   app.add_option("--group", line.group,
                  "with --user: this group alone instead of the user's primary and "
-                 "supplementary groups")
+                 "supplementary groups; not root")
       ->type_name("NAME");
   app.add_option("--threads", config.threads, "worker threads (default: one per CPU)")
       ->type_name("N")
@@ -254,7 +254,8 @@ Result<Config, UsageError> finish_options(const CommandLine& line,
   if (line.user) {
     auto identity = resolve_identity(*line.user, line.group);
     if (!identity) {
-      const bool group_at_fault = identity.error().operation() == "look up group";
+      const std::string& operation = identity.error().operation();
+      const bool group_at_fault = operation == "look up group" || operation == "run as group";
       return UsageError{group_at_fault ? "--group" : "--user", identity.error().message()};
     }
     config.run_as = std::move(identity).value();

@@ -182,6 +182,12 @@ class Refused(unittest.TestCase):
         self.assertUsageError('--user', USER, '--group', 'doorman-no-such-group',
                               fragment="--group: look up group 'doorman-no-such-group'")
 
+    def test_group_root(self):
+        # Refused before anything is bound, for what it is: not "root could be taken back".
+        self.assertUsageError('--user', USER, '--group', 'root',
+                              fragment="--group: run as group 'root': refusing to run with group "
+                                       'root (gid 0) after dropping privileges')
+
     def test_group_without_user(self):
         self.assertUsageError('--group', 'nogroup', fragment='--group: needs --user')
 

@@ -56,7 +56,9 @@ Result<std::string, UsageError> take_password(const CommandLine& line, Config& c
     return variable;
   }
   if (line.password_file) {
-    auto read = read_password_file(*line.password_file);
+    std::optional<uid_t> run_as;
+    if (config.run_as) run_as = config.run_as->uid;
+    auto read = read_password_file(*line.password_file, run_as);
     if (!read) return UsageError{"--password-file", read.error().message()};
     config.password = std::move(read->password);
     if (read->warning) config.warnings.push_back(*read->warning);
@@ -111,15 +113,17 @@ void define_options(CLI::App& app, CommandLine& line) {
       ->default_str(config.password);
   app.add_option("--password-file", line.password_file,
                  "read the password from the first line of this file (before dropping "
-                 "privileges); refused if group or others may write it")
+                 "privileges); refused if group or others may write it, or if it is owned by "
+                 "a user other than root or the server's (--user)")
       ->type_name("PATH");
   app.add_option("--user", line.user,
                  "once bound and the password read, become this user (setgroups, setgid, "
-                 "setuid); Unix socket files are handed over to it")
+                 "setuid); Unix socket files (--metrics' too) and the --pid-file are handed over "
+                 "to it")
       ->type_name("NAME");
   app.add_option("--group", line.group,
                  "with --user: this group alone instead of the user's primary and "
-                 "supplementary groups")
+                 "supplementary groups; not root")
       ->type_name("NAME");
   app.add_option("--threads", config.threads, "worker threads (default: one per CPU)")
       ->type_name("N")
@@ -185,8 +189,9 @@ void define_options(CLI::App& app, CommandLine& line) {
       ->type_name("FORMAT")
       ->capture_default_str();
   app.add_option("--pid-file", config.pid_file,
-                 "once serving, write the process id to this file (atomically); removed on exit "
-                 "unless it names another process (the one a SIGUSR2 upgrade started)")
+                 "once serving, write the process id to this file (atomically, before --user "
+                 "takes effect); removed on exit unless it names another process (the one a "
+                 "SIGUSR2 upgrade started), or emptied where --user may not remove it")
       ->type_name("PATH");
   app.add_option("--config", line.config_file,
                  "read options from this TOML file, each under its long name (listen = "
@@ -242,6 +247,18 @@ Result<Config, UsageError> finish_options(const CommandLine& line,
     return UsageError{"--proxy-protocol", "needs stream sockets: a datagram has no header"};
   }
 
+  // Before the password: who may own a password file depends on the user the server becomes.
+  if (line.group && !line.user) return UsageError{"--group", "needs --user"};
+  if (line.user) {
+    auto identity = resolve_identity(*line.user, line.group);
+    if (!identity) {
+      const std::string& operation = identity.error().operation();
+      const bool group_at_fault = operation == "look up group" || operation == "run as group";
+      return UsageError{group_at_fault ? "--group" : "--user", identity.error().message()};
+    }
+    config.run_as = std::move(identity).value();
+  }
+
   auto source = take_password(line, config, kept_password);
   if (!source) return std::move(source).error();
   if (config.password.empty()) return UsageError{*source, "the password must not be empty"};
@@ -250,15 +267,6 @@ Result<Config, UsageError> finish_options(const CommandLine& line,
                       "the password is longer than --read-size: no request could match it"};
   }
 
-  if (line.group && !line.user) return UsageError{"--group", "needs --user"};
-  if (line.user) {
-    auto identity = resolve_identity(*line.user, line.group);
-    if (!identity) {
-      const bool group_at_fault = identity.error().operation() == "look up group";
-      return UsageError{group_at_fault ? "--group" : "--user", identity.error().message()};
-    }
-    config.run_as = std::move(identity).value();
-  }
   return config;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <cctype>
 #include <cerrno>
 #include <fstream>
 #include <optional>
@@ -77,6 +78,29 @@ Result<std::vector<std::string>, std::string> as_arguments(ValueKind kind, const
   return std::string("unexpected option kind");
 }
 
+// toml++ quotes what it saw ("expected 'true', saw 'to'"): on the password's line, or on a line
+// a multi-line password string runs on to, that is part of the password. A line that names a
+// password is suspect, and so is every line after one that is not TOML on its own (a string
+// left open there may run on to the error).
+bool may_quote_password(const std::string& contents, size_t error_line) {
+  std::istringstream lines(contents);
+  std::string line;
+  for (size_t number = 1; number <= error_line && std::getline(lines, line); ++number) {
+    std::string lower = line;
+    for (char& character : lower)
+      character = static_cast<char>(std::tolower(static_cast<unsigned char>(character)));
+    if (lower.find("password") == std::string::npos) continue;
+    if (number == error_line) return true;
+    if (!lower.empty() && lower.back() == '\r') line.pop_back();
+    try {
+      (void)toml::parse(line);
+    } catch (const toml::parse_error&) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // CLI11 says "--backlog: backlog must be at least 1": the key is already named.
 std::string without_option_name(std::string message, const std::string& name) {
   const std::string prefix = name + ": ";
@@ -99,6 +123,10 @@ Result<void, UsageError> apply_config_file(CLI::App& app, const std::string& pat
   try {
     table = toml::parse(contents.str(), path);
   } catch (const toml::parse_error& error) {
+    if (may_quote_password(contents.str(), error.source().begin.line)) {
+      return UsageError{where(path, error.source()) + ": password",
+                        "not valid TOML (the line is not quoted: it may hold the password)"};
+    }
     return UsageError{where(path, error.source()), printable(error.description())};
   }
 

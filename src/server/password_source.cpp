@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -28,6 +30,12 @@ constexpr size_t kMostBytes = 1 << 20;
 constexpr mode_t kWritableByOthers = S_IWGRP | S_IWOTH;
 constexpr mode_t kReadableByOthers = S_IRGRP | S_IROTH;
 
+// For the same reason, as sshd's StrictModes refuses an authorized_keys file another user
+// owns: the owner may chmod the file and rewrite it whatever its mode says.
+bool trusted_owner(uid_t owner, std::optional<uid_t> run_as) {
+  return owner == 0 || owner == ::geteuid() || (run_as && owner == *run_as);
+}
+
 }  // namespace
 
 std::optional<std::string> take_password_from_environment() {
@@ -46,7 +54,7 @@ std::optional<std::string> take_password_from_environment() {
   return password;
 }
 
-Result<PasswordFile> read_password_file(const std::string& path) {
+Result<PasswordFile> read_password_file(const std::string& path, std::optional<uid_t> run_as) {
   const std::string label = quoted(path);
   // Not O_NOFOLLOW: Kubernetes secrets are symbolic links into a ..data directory.
   Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
@@ -55,6 +63,13 @@ Result<PasswordFile> read_password_file(const std::string& path) {
   if (::fstat(file.get(), &status) != 0) return Error("stat", label, errno);
   // A FIFO or a device could block or never end: only a regular file holds a password.
   if (!S_ISREG(status.st_mode)) return Error::described("read", label, "not a regular file");
+  if (!trusted_owner(status.st_uid, run_as)) {
+    return Error::described(
+        "read", label,
+        "owned by uid " + std::to_string(status.st_uid) +
+            ", neither root nor the server's user, who could rewrite it and so set the password",
+        "chown root " + printable(path) + ", or chown it to the user the server runs as");
+  }
   if ((status.st_mode & kWritableByOthers) != 0) {
     return Error::described("read", label, "group or others may write it, and so set the password",
                             "chmod go-w " + printable(path));

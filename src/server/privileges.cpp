@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -31,6 +32,21 @@ Result<std::optional<Entry>> look_up(const char* what, const std::string& name, 
   }
 }
 
+// The user's groups as initgroups would set them: does group root (gid 0) come along?
+bool in_root_group(const std::string& user, gid_t primary) {
+  std::vector<gid_t> groups(32);
+  for (;;) {
+    int count = static_cast<int>(groups.size());
+    if (::getgrouplist(user.c_str(), primary, groups.data(), &count) >= 0) {
+      groups.resize(static_cast<size_t>(count));
+      break;
+    }
+    if (count <= static_cast<int>(groups.size())) return false;  // no larger size suggested
+    groups.resize(static_cast<size_t>(count));
+  }
+  return std::find(groups.begin(), groups.end(), gid_t{0}) != groups.end();
+}
+
 }  // namespace
 
 Result<Identity> resolve_identity(const std::string& user,
@@ -52,6 +68,24 @@ Result<Identity> resolve_identity(const std::string& user,
     if (!*named) return Error::described("look up group", quoted(*group), "no such group");
     identity.gid = (*named)->gr_gid;
     identity.group_given = true;
+  }
+  // Group root keeps what root's files grant their group: refused here, saying so, rather than
+  // by the drop's own check (with gid 0, setgid(0) still succeeds: "root could be taken back").
+  const std::string unprivileged_group = "give --group an unprivileged group, such as nogroup";
+  if (identity.gid == 0 && group) {
+    return Error::described("run as group", quoted(*group),
+                            "refusing to run with group root (gid 0) after dropping privileges",
+                            "name an unprivileged group, such as nogroup");
+  }
+  if (identity.gid == 0) {
+    return Error::described("run as", quoted(user),
+                            "its primary group is root (gid 0), which it would keep",
+                            unprivileged_group);
+  }
+  if (!group && in_root_group(user, identity.gid)) {
+    return Error::described("run as", quoted(user),
+                            "it is a member of group root (gid 0), which it would keep",
+                            unprivileged_group);
   }
   return identity;
 }

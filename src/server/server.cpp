@@ -182,22 +182,32 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   if (!metrics) return cannot_start(with_descriptor_hint(std::move(metrics).error()));
   // Every address bound (the metrics one too) and the password read: root is given up before anyone
   // is served (B10).
-  if (config.run_as && running_as(*config.run_as) && !running_as_root()) {
-    log.info("already running as {}: nothing to drop", quoted(config.run_as->user));
-  } else if (config.run_as) {
-    if (auto handed = listeners->hand_files_to(config.run_as->uid, config.run_as->gid); !handed) {
-      return cannot_start(handed.error());
-    }
-    if (auto dropped = drop_privileges(*config.run_as); !dropped)
-      return cannot_start(dropped.error());
-  }
+  const bool already_the_user = config.run_as && running_as(*config.run_as) && !running_as_root();
+  const bool dropping = config.run_as && !already_the_user;
   // Written before the workers run (a failure is still a clean start-up failure), once every
-  // socket listens: a client that reads it can connect.
+  // socket listens (a client that reads it can connect), and before root is given up: a service
+  // manager expects it from the process it started, in a directory only root may write.
   PidFile pid_file;
   if (!config.pid_file.empty()) {
-    auto written = PidFile::write(config.pid_file);
+    std::optional<PidFileOwner> owner;
+    if (dropping) owner = PidFileOwner{config.run_as->uid, config.run_as->gid};
+    auto written = PidFile::write(config.pid_file, owner);
     if (!written) return cannot_start(written.error());
     pid_file = std::move(written).value();
+  }
+  if (already_the_user) {
+    log.info("already running as {}: nothing to drop", quoted(config.run_as->user));
+  } else if (dropping) {
+    const Identity& user = *config.run_as;
+    if (auto handed = listeners->hand_files_to(user.uid, user.gid); !handed) {
+      return cannot_start(handed.error());
+    }
+    if (*metrics) {
+      if (auto handed = (*metrics)->hand_files_to(user.uid, user.gid); !handed) {
+        return cannot_start(handed.error());
+      }
+    }
+    if (auto dropped = drop_privileges(user); !dropped) return cannot_start(dropped.error());
   }
   // A worker whose loop cannot go on records why and stops the server as a signal would.
   std::vector<std::optional<Error>> failures(workers.size());

@@ -127,6 +127,34 @@ class Mistakes(unittest.TestCase):
         self.assertEqual(len(stderr.splitlines()), 1, stderr)
         self.assertTrue(stderr.startswith(f'doorman-server: {path}:2: '), stderr)
 
+    def test_bad_toml_never_quotes_the_password(self):
+        # The library quotes what it saw ("expected 'true', saw 'to'"): on a password's line,
+        # and on the lines a multi-line password string runs on to, only file, line and key.
+        redacted = 'password: not valid TOML (the line is not quoted: it may hold the password)'
+        for text, line, secret in [
+                ('password = to\n', 1, 'to'),
+                ('password = topsecret\n', 1, 'topsecret'),
+                ('backlog = 5\npassword = "unterminated\n', 2, 'unterminated'),
+                ("password = 'x\n", 1, 'x'),
+                ('password "sc"\n', 1, 'sc'),
+                ('password = """ab\nc\\qd"""\n', 2, 'qd')]:
+            with self.subTest(text=text):
+                path = write_config(self, text)
+                status, stdout, stderr = st.run_server('--config', path)
+                self.assertEqual(status, st.EX_USAGE, stderr)
+                self.assertEqual(stdout, '')
+                self.assertEqual(stderr, f'doorman-server: {path}:{line}: {redacted}\n')
+                self.assertNotIn(secret, stderr[len(f'doorman-server: {path}'):])
+
+    def test_bad_toml_after_the_password_is_shown(self):
+        path = write_config(self, 'password = "s3cr3t"\nbacklog = tru\n')
+        status, _, stderr = st.run_server('--config', path)
+        self.assertEqual(status, st.EX_USAGE, stderr)
+        self.assertEqual(len(stderr.splitlines()), 1, stderr)
+        self.assertTrue(stderr.startswith(f'doorman-server: {path}:2: '), stderr)
+        self.assertIn("saw 'tr", stderr)
+        self.assertNotIn('s3cr3t', stderr)
+
     def test_missing_file(self):
         path = os.path.join(dt.temp_dir(self), 'absent.toml')
         status, _, stderr = st.run_server('--config', path)

@@ -14,7 +14,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
 import doorman_testing as dt  # noqa: E402
 import server_testing as st  # noqa: E402
-from test_server_upgrade import kill_quietly  # noqa: E402
+from test_server_upgrade import kill_quietly, read_pid, wait_gone  # noqa: E402
 
 USER = 'nobody'
 AS_ROOT = os.geteuid() == 0
@@ -75,6 +75,42 @@ class DropToUser(unittest.TestCase):
         self.assertEqual(ids['Gid'], [self.account.pw_gid] * 4)
         self.assertServes(server)
 
+    def root_only_pid_file(self):
+        """A pid file path in a directory only root may write, as /run."""
+        directory = dt.temp_dir(self)
+        os.chmod(directory, 0o755)
+        return os.path.join(directory, 'doorman.pid')
+
+    def test_pid_file_is_written_as_root_and_emptied_on_exit(self):
+        # The user cannot remove a file from a directory only root may write: the file is left,
+        # empty, and the next start writes it again.
+        path = self.root_only_pid_file()
+        for start in ('first', 'second'):
+            with self.subTest(start=start):
+                server = st.start_server(self, '--user', USER, '--pid-file', path)
+                self.assertEqual(read_pid(path), server.pid)
+                self.assertOwnedByTheUser(path)
+                self.assertServes(server)
+                self.assertEqual(server.stop()[0], 0, server.stderr_lines())
+                with open(path, encoding='ascii') as file:
+                    self.assertEqual(file.read(), '')
+        self.assertEqual(os.listdir(os.path.dirname(path)), ['doorman.pid'])
+
+    def test_pid_file_names_the_process_an_upgrade_started(self):
+        path = self.root_only_pid_file()
+        server = st.start_server(self, '--user', USER, '--pid-file', path)
+        os.kill(server.pid, signal.SIGUSR2)
+        new_pid = int(server.process.wait_for_line(
+            r'\binfo upgraded: process (?P<pid>\d+) serves the sockets now$', timeout=20)['pid'])
+        self.addCleanup(kill_quietly, new_pid)
+        self.assertEqual(server.process.popen.wait(timeout=20), 0, server.process.output()[1])
+        self.assertEqual(read_pid(path), new_pid)
+        self.assertServes(server)
+        os.kill(new_pid, signal.SIGTERM)
+        wait_gone(new_pid)
+        with open(path, encoding='ascii') as file:
+            self.assertEqual(file.read(), '')
+
     def test_group_given_is_the_only_group(self):
         other = grp.getgrnam('nogroup' if group_exists('nogroup') else 'daemon')
         server = st.start_server(self, '--user', USER, '--group', other.gr_name)
@@ -92,17 +128,32 @@ class DropToUser(unittest.TestCase):
         server = st.start_server(self, '--user', USER, '--password-file', path)
         self.assertEqual(st.exchange(server.address, b's3cr3t-XYZ'), st.WELCOME)
 
-    def test_unix_socket_and_lock_are_handed_over_and_removed_on_exit(self):
+    def sticky_directory(self):
         directory = dt.temp_dir(self)
         os.chmod(directory, 0o1777)  # sticky, as /tmp: only a file's owner may remove it
-        path = os.path.join(directory, 'doorman.sock')
-        server = st.start_server(self, '--user', USER, listen=('unix:' + path,))
-        for name in (path, path + '.lock'):
+        return directory
+
+    def assertOwnedByTheUser(self, *paths):
+        for name in paths:
             with self.subTest(file=name):
                 info = os.lstat(name)
                 self.assertEqual((info.st_uid, info.st_gid),
                                  (self.account.pw_uid, self.account.pw_gid))
+
+    def test_unix_socket_and_lock_are_handed_over_and_removed_on_exit(self):
+        path = os.path.join(self.sticky_directory(), 'doorman.sock')
+        server = st.start_server(self, '--user', USER, listen=('unix:' + path,))
+        self.assertOwnedByTheUser(path, path + '.lock')
         self.assertServes(server)
+        self.assertEqual(server.stop()[0], 0)
+        self.assertFalse(os.path.lexists(path))
+        self.assertFalse(os.path.lexists(path + '.lock'))
+
+    def test_metrics_unix_socket_and_lock_are_handed_over_and_removed_on_exit(self):
+        path = os.path.join(self.sticky_directory(), 'metrics.sock')
+        server = st.start_server(self, '--user', USER, '--metrics', 'unix:' + path)
+        server.process.wait_for_line(r'\binfo metrics on unix:', timeout=10)
+        self.assertOwnedByTheUser(path, path + '.lock')
         self.assertEqual(server.stop()[0], 0)
         self.assertFalse(os.path.lexists(path))
         self.assertFalse(os.path.lexists(path + '.lock'))
@@ -130,6 +181,12 @@ class Refused(unittest.TestCase):
     def test_unknown_group(self):
         self.assertUsageError('--user', USER, '--group', 'doorman-no-such-group',
                               fragment="--group: look up group 'doorman-no-such-group'")
+
+    def test_group_root(self):
+        # Refused before anything is bound, for what it is: not "root could be taken back".
+        self.assertUsageError('--user', USER, '--group', 'root',
+                              fragment="--group: run as group 'root': refusing to run with group "
+                                       'root (gid 0) after dropping privileges')
 
     def test_group_without_user(self):
         self.assertUsageError('--group', 'nogroup', fragment='--group: needs --user')

@@ -5,6 +5,7 @@ password.
 """
 
 import os
+import pwd
 import subprocess
 import sys
 import unittest
@@ -80,17 +81,21 @@ class KeptOutOfSight(unittest.TestCase):
         self.assertIn(' warning ', warned[0])
 
 
+def assert_usage_error(test, args, env, *fragments):
+    status, stdout, stderr = st.run_server(*args, env=env)
+    test.assertEqual(status, st.EX_USAGE, stderr)
+    test.assertEqual(stdout, '')
+    lines = stderr.splitlines()
+    test.assertEqual(len(lines), 1, stderr)
+    test.assertNotIn(SECRET, stderr)
+    test.assertTrue(lines[0].startswith('doorman-server: '), lines[0])
+    for fragment in fragments:
+        test.assertIn(fragment, lines[0])
+
+
 class Refused(unittest.TestCase):
     def assertUsageError(self, args, env, *fragments):
-        status, stdout, stderr = st.run_server(*args, env=env)
-        self.assertEqual(status, st.EX_USAGE, stderr)
-        self.assertEqual(stdout, '')
-        lines = stderr.splitlines()
-        self.assertEqual(len(lines), 1, stderr)
-        self.assertNotIn(SECRET, stderr)
-        self.assertTrue(lines[0].startswith('doorman-server: '), lines[0])
-        for fragment in fragments:
-            self.assertIn(fragment, lines[0])
+        assert_usage_error(self, args, env, *fragments)
 
     def test_password_and_password_file(self):
         path = password_file(self, SECRET.encode() + b'\n')
@@ -133,6 +138,43 @@ class Refused(unittest.TestCase):
         path = password_file(self, SECRET.encode() + b'\n')
         self.assertUsageError(['--password-file', path, '--read-size', '4'], environment(),
                               '--password-file', '--read-size')
+
+
+OTHER_USER = 'daemon'  # an ordinary account that is neither root nor the server's --user
+SERVER_USER = 'nobody'
+
+
+def uid_of(name):
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
+@unittest.skipUnless(os.geteuid() == 0, 'giving a file to another user needs root')
+@unittest.skipUnless(uid_of(OTHER_USER) and uid_of(SERVER_USER), 'no daemon or nobody user')
+class Owner(unittest.TestCase):
+    """Whoever owns the file may chmod and rewrite it: only root and the server's user may."""
+
+    def owned_by(self, name):
+        path = password_file(self, SECRET.encode() + b'\n')
+        os.chown(path, uid_of(name), -1)
+        return path
+
+    def test_another_users_file_is_refused(self):
+        path = self.owned_by(OTHER_USER)
+        for args in (['--password-file', path],
+                     ['--password-file', path, '--user', SERVER_USER]):
+            with self.subTest(args=args):
+                assert_usage_error(self, ['--listen', '127.0.0.1:0', *args], environment(),
+                                   '--password-file', path, f'owned by uid {uid_of(OTHER_USER)}',
+                                   'chown root')
+
+    def test_the_server_users_file_is_read(self):
+        path = self.owned_by(SERVER_USER)
+        server = st.start_server(self, '--password-file', path, '--user', SERVER_USER,
+                                 env=environment())
+        self.assertEqual(st.exchange(server.address, SECRET.encode()), st.WELCOME)
 
 
 if __name__ == '__main__':

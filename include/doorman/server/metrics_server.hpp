@@ -56,6 +56,11 @@ class MetricsServer {
 
   // The address actually bound (port 0 resolved).
   const SocketAddress& bound() const noexcept { return listeners_.bound().front(); }
+  // --user: its Unix socket file and PATH.lock go to the user as --listen's do, or the server,
+  // no longer root, could not remove them on exit. Before start().
+  Result<void> hand_files_to(uid_t uid, gid_t gid) const {
+    return listeners_.hand_files_to(uid, gid);
+  }
   void start();
 
   // SIGUSR2 (upgrade.hpp): the listening socket and its Unix file, for the new process.

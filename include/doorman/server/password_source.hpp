@@ -3,6 +3,8 @@
 // a file, or the DOORMAN_PASSWORD environment variable, scrubbed from the process once read.
 // Main thread, before any other thread starts (it edits the environment).
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 
@@ -23,7 +25,9 @@ struct PasswordFile {
   std::optional<std::string> warning;
 };
 
-// The password in `path`. Errors name the path and the reason, never the file's contents.
-Result<PasswordFile> read_password_file(const std::string& path);
+// The password in `path`. Errors name the path and the reason, never the file's contents. The
+// file must be owned by root, by the user this process runs as, or by `run_as` (--user, the user
+// it is about to become): any other owner could rewrite it.
+Result<PasswordFile> read_password_file(const std::string& path, std::optional<uid_t> run_as);
 
 }  // namespace doorman::server

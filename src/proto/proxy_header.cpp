@@ -66,7 +66,7 @@ ProxyParse parse_v1(std::string_view bytes) noexcept {
   header.version = 1;
   header.length = crlf + 2;
   const std::string_view line = bytes.substr(kV1Prefix.size(), crlf - kV1Prefix.size());
-  // The specification: whatever follows UNKNOWN up to the CRLF is ignored.
+  // HAProxy's PROXY protocol specification: whatever follows UNKNOWN up to the CRLF is ignored.
   if (line == "UNKNOWN" || line.starts_with("UNKNOWN ")) return complete(header);
   // Otherwise exactly five fields, each after exactly one space.
   std::array<std::string_view, 5> fields;

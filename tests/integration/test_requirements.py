@@ -36,6 +36,10 @@ OUTSIDE_REFERENCES = [
 ]
 # The outside page's name in capitals before an id: the id alone says it, defined here.
 SPEC_BY_NAME = re.compile(r'\bSPEC\b')
+# "The specification" with no name is the outside page under another word. The one public
+# specification the code follows is named as such on the line that cites it.
+SPECIFICATION = re.compile(r'\bspecifications?\b', re.IGNORECASE)
+NAMED_SPECIFICATIONS = re.compile(r"HAProxy's PROXY protocol specification")
 
 SKIPPED_DIRS = {'.git', '__pycache__'}
 
@@ -152,6 +156,27 @@ class NoOutsideReferences(unittest.TestCase):
         found = self.places(OUTSIDE_REFERENCES)
         if found:
             self.fail('cite requirement ids (docs/requirements.md) instead:\n' + '\n'.join(found))
+
+    def test_a_specification_is_named(self):
+        # This file names the word itself, to catch it.
+        this_file = os.path.relpath(os.path.abspath(__file__), ROOT)
+        found = [place for place in self.places([('an unnamed specification', SPECIFICATION)])
+                 if not NAMED_SPECIFICATIONS.search(place)
+                 and not place.startswith(this_file + ':')]
+        if found:
+            self.fail("name the document (HAProxy's PROXY protocol specification) or cite an id "
+                      "of docs/requirements.md:\n" + '\n'.join(found))
+
+    def test_what_counts_as_an_unnamed_specification(self):
+        unnamed = ['The specification states these', 'as the SPECIFICATION says',
+                   '(the specifications)']
+        named = ["HAProxy's PROXY protocol specification: UNKNOWN"]
+        for line in unnamed:
+            self.assertTrue(SPECIFICATION.search(line) and not NAMED_SPECIFICATIONS.search(line),
+                            line)
+        for line in named:
+            self.assertTrue(NAMED_SPECIFICATIONS.search(line), line)
+        self.assertFalse(SPECIFICATION.search('spec = [listener]; specified; respecification'))
 
     def test_ids_are_cited_without_the_outside_page_name(self):
         found = self.places([('the specification by name', SPEC_BY_NAME)])

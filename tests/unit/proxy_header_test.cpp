@@ -19,7 +19,7 @@ using doorman::testing::kProxyV2Signature;
 using doorman::testing::proxy_v2;
 
 std::string inet4_block() {
-  // 192.0.2.1:56324 -> 198.51.100.7:8001, as in the specification's examples' layout.
+  // 192.0.2.1:56324 -> 198.51.100.7:8001, as laid out in HAProxy's PROXY protocol specification.
   return inet_block("192.0.2.1", 56324, "198.51.100.7", 8001);
 }
 

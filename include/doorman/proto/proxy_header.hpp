@@ -5,9 +5,9 @@
 // Pure: bytes in, a header, "need more bytes" or "invalid, because ..." out. Any thread.
 //
 // Limits, so that a receiver holds a bounded amount: a v1 line is at most 107 bytes with its
-// CRLF (the specification's own bound); a v2 header, whose length field would allow
-// 16 + 65535 bytes, is accepted up to kMaxProxyHeader bytes: the largest address block (Unix,
-// 216 bytes) plus 304 bytes of TLVs, which is more than a balancer sends in practice.
+// CRLF (the bound in HAProxy's PROXY protocol specification); a v2 header, whose length field
+// would allow 16 + 65535 bytes, is accepted up to kMaxProxyHeader bytes: the largest address
+// block (Unix, 216 bytes) plus 304 bytes of TLVs, more than a balancer sends in practice.
 
 #include <array>
 #include <cstddef>

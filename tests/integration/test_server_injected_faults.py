@@ -1,8 +1,10 @@
 """doorman-server with its system calls made to fail (B6, B9 and the bad-input-and-faults
-requirements): tests/fault's doorman-fault library, preloaded, makes accept4, recv, send and
-epoll_wait fail with the errors a loaded machine gives, or move fewer bytes than asked. A
-partial send is finished later, an interrupted call is retried, and no failure crashes the
-server, makes it spin, leaks a descriptor or loses a client it did not hit.
+requirements): tests/fault's doorman-fault library, preloaded, makes accept4, recv, send,
+epoll_wait and close fail with the errors a loaded machine gives, or move fewer bytes than
+asked. A partial send is finished later, an interrupted call is retried, a failed close is not
+(the descriptor is gone either way), an epoll_wait that cannot work stops the server with its
+reason, and no failure crashes the server, makes it spin, leaks a descriptor or loses a client it
+did not hit.
 
 Each test prints its figures on stderr (ctest -V shows them).
 """
@@ -198,6 +200,30 @@ class MixedLoadUnderFailures(unittest.TestCase):
 
     def test_hard_failures_and_eintr_everywhere(self):
         self.run_mixed_load(','.join(HARD_FAILURES + EINTR_EVERYWHERE))
+
+
+class FailingWaits(unittest.TestCase):
+    """An epoll_wait that fails for another reason than a signal (EBADF, EINVAL: a bug, not
+    bad luck) fails the same way on every call: taken for "nothing ready", the worker would spin
+    at full CPU and serve no one, without a word. It stops the server with the reason instead."""
+
+    def test_a_failing_epoll_wait_stops_the_server_with_its_reason(self):
+        for error in ('EBADF', 'EINVAL'):
+            with self.subTest(error=error):
+                server, faults = st.start_server_with_faults(self, f'epoll_wait:{error}:1.0',
+                                                             threads=2)
+                began = time.monotonic()
+                status = server.process.wait(timeout=10)
+                stopped_after = time.monotonic() - began
+                lines = [line for line in server.stderr_lines() if 'epoll_wait' in line]
+                figures(self, f'{error}: exit {status} {stopped_after:.3f} s after it listened, '
+                              f'{faults.count("epoll_wait", error)} waits failed; {lines}')
+                self.assertEqual(status, st.EX_OSERR, server.process.output()[1])
+                self.assertEqual(len(lines), 1, server.process.output()[1])
+                self.assertIn('epoll_wait: ', lines[0])
+                self.assertIn(f'({error})', lines[0])
+                # One failed wait per worker, not a loop of them.
+                self.assertLessEqual(faults.count('epoll_wait', error), 2)
 
 
 if __name__ == '__main__':

@@ -1,7 +1,8 @@
 """Start-up after a crash and start-up races (B4, B6): a server killed with SIGKILL is
 replaced at once on its TCP port and on its Unix path; two servers starting on one path never
-take each other's socket; a path held by a server of the other type, an address given twice and
-running out of descriptors at start are each one clear line.
+take each other's socket; a path held by a server of the other type, an address given twice, an
+address inside another --listen on all addresses and running out of descriptors at start are
+each one clear line.
 """
 
 import os
@@ -149,6 +150,28 @@ class StartUpHints(unittest.TestCase):
                             for line in server.process.lines('stderr')))
         status, _ = server.stop()
         self.assertEqual(status, 0)
+
+    def test_an_address_inside_another_listen_of_the_same_server_is_named(self):
+        # One address and all addresses of a family on one port: the second bind fails, and
+        # it is this server's own doing, not another process's.
+        cases = [('stream', '127.0.0.1:{port}', '*:{port}'),
+                 ('stream', '*:{port}', '127.0.0.1:{port}'),
+                 ('dgram', '127.0.0.1:{port}', '0.0.0.0:{port}')]
+        if st.HAVE_IPV6:
+            cases.append(('stream', '[::]:{port}', '[::1]:{port}'))
+        for type, first, second in cases:
+            with self.subTest(type=type, first=first, second=second):
+                family = socket.AF_INET6 if first.startswith('[') else socket.AF_INET
+                kind = socket.SOCK_STREAM if type == 'stream' else socket.SOCK_DGRAM
+                port = dt.free_port(family, kind)
+                first, second = first.format(port=port), second.format(port=port)
+                status, _, stderr = st.run_server('--type', type, '--listen', first,
+                                                  '--listen', second)
+                self.assertEqual(status, st.EX_UNAVAILABLE, stderr)
+                self.assertEqual(len(stderr.splitlines()), 1, stderr)
+                self.assertIn('EADDRINUSE', stderr)
+                self.assertIn("overlaps this server's own --listen ", stderr)
+                self.assertNotIn('another process', stderr)
 
     def test_running_out_of_descriptors_at_start_says_which_limit(self):
         status, _, stderr = st.run_server('--listen', '127.0.0.1:0', '--threads', '8',

@@ -31,13 +31,36 @@ Error with_descriptor_hint(Error error) {
   return Error(error.operation(), error.address(), error.code(), hint);
 }
 
+namespace {
+
+// The listening sockets --listen will open, counted before they are: a name gets a socket per
+// address it resolves to and per worker, a Unix socket one in all. A name that does not
+// resolve counts as one address (opening it fails anyway, with the reason).
+size_t listening_sockets_wanted(const Config& config) {
+  size_t sockets = 0;
+  for (const Address& address : config.listen) {
+    if (address.is_unix()) {
+      ++sockets;
+      continue;
+    }
+    const auto resolved = address.resolve(config.type, Address::Purpose::bind);
+    sockets += (resolved ? resolved->size() : 1) * config.threads;
+  }
+  return sockets;
+}
+
+}  // namespace
+
 // The soft limit is often 1024 while the hard limit allows far more: take what we may, and
 // when --max-connections asks for more than even that, raise the hard limit too if we may
 // (CAP_SYS_RESOURCE, up to fs.nr_open), or say what stops it.
 size_t raise_descriptor_limit(const Config& config, const Log& log) {
-  const size_t besides = 64 + config.listen.size() * config.threads + size_t{config.threads} * 4 +
-                         (config.metrics ? MetricsServer::kDescriptors : 0);
-  const size_t wanted = config.max_connections > 0 ? config.max_connections + besides : 0;
+  // Names are resolved for the count only when it matters: a lookup may be slow.
+  const size_t wanted = config.max_connections == 0
+                            ? 0
+                            : config.max_connections + 64 + listening_sockets_wanted(config) +
+                                  size_t{config.threads} * 4 +
+                                  (config.metrics ? MetricsServer::kDescriptors : 0);
   const DescriptorLimit raised = doorman::raise_descriptor_limit(wanted);
   if (!raised.short_because.empty()) {
     if (wanted > 0) {

@@ -83,6 +83,24 @@ bool unassignable(const Error& error) {
   return error.code() == EADDRNOTAVAIL || error.code() == EAFNOSUPPORT;
 }
 
+// A port taken on all addresses and on one of them, in one family, is taken twice: when one of
+// the two is this server's own, the port is not "in use by another process", and the hint says
+// which --listen it collides with.
+Error with_overlap_hint(Error error, const SocketAddress& address,
+                        const std::vector<SocketAddress>& bound) {
+  if (error.code() != EADDRINUSE) return error;
+  for (const SocketAddress& served : bound) {
+    if (served.family() == address.family() && served.port() == address.port() &&
+        (served.is_any() || address.is_any())) {
+      return Error(error.operation(), error.address(), error.code(),
+                   "it overlaps this server's own --listen " + served.to_string() +
+                       " (a wildcard address covers every address of its family): keep one of "
+                       "the two");
+    }
+  }
+  return error;
+}
+
 }  // namespace
 
 Result<Listeners> Listeners::open(const Config& config, unsigned workers) {
@@ -114,7 +132,7 @@ Result<Listeners> Listeners::open(const Config& config, unsigned workers) {
         listeners.skipped_.push_back(opened.error());
         if (!failed) failed = opened.error();
       } else {
-        return std::move(opened).error();
+        return with_overlap_hint(std::move(opened).error(), one, listeners.bound_);
       }
     }
     if (!served) return *failed;

@@ -9,7 +9,8 @@
 //
 // A rule is CALL:ACTION:RATE. CALL is accept4, recv, send, recvmmsg, sendmmsg, epoll_wait or
 // close; ACTION is an errno name (ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM, EPERM, EINTR,
-// EAGAIN) or `short`; RATE is the probability, 0 to 1, that one call takes the fault. Rules are
+// EAGAIN, and for the calls that only a bug or a dying disk makes fail: EBADF, EINVAL, EIO) or
+// `short`; RATE is the probability, 0 to 1, that one call takes the fault. Rules are
 // tried in the order given and the first that fires wins. Without DOORMAN_FAULT nothing changes.
 //
 // An errno fault fails the call without making it, as the kernel does for these errors (the
@@ -19,7 +20,10 @@
 // (at least one). Only sockets are affected by close.
 //
 // The log line is `CALL ERRNO PEER` (PEER: the socket's peer as `127.0.0.1:PORT`, `[::1]:PORT`,
-// `unix` or `-`), so a test can tell which clients a fault hit.
+// `unix` or `-`), so a test can tell which clients a fault hit. While any rule is set, a close
+// that the kernel refuses with EBADF is logged too, as `close twice -`: a descriptor closed a
+// second time (a close retried after an injected failure, say), which may have been another
+// connection's by then.
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -51,16 +55,20 @@ struct ErrnoName {
   std::string_view name;
   int code;
 };
-constexpr std::array<ErrnoName, 8> kErrnos = {{{"ECONNABORTED", ECONNABORTED},
-                                               {"EMFILE", EMFILE},
-                                               {"ENFILE", ENFILE},
-                                               {"ENOBUFS", ENOBUFS},
-                                               {"ENOMEM", ENOMEM},
-                                               {"EPERM", EPERM},
-                                               {"EINTR", EINTR},
-                                               {"EAGAIN", EAGAIN}}};
+constexpr std::array<ErrnoName, 11> kErrnos = {{{"ECONNABORTED", ECONNABORTED},
+                                                {"EMFILE", EMFILE},
+                                                {"ENFILE", ENFILE},
+                                                {"ENOBUFS", ENOBUFS},
+                                                {"ENOMEM", ENOMEM},
+                                                {"EPERM", EPERM},
+                                                {"EINTR", EINTR},
+                                                {"EAGAIN", EAGAIN},
+                                                {"EBADF", EBADF},
+                                                {"EINVAL", EINVAL},
+                                                {"EIO", EIO}}};
 
 constexpr int kShort = -1;  // a rule's action: a short count instead of an error
+constexpr int kTwice = -2;  // not an action: logged when the kernel refuses a close
 constexpr size_t kShortMax = 5;
 
 struct Rule {
@@ -174,7 +182,7 @@ std::string_view errno_name(int code) {
   for (const ErrnoName& one : kErrnos) {
     if (one.code == code) return one.name;
   }
-  return code == kShort ? "short" : "?";
+  return code == kShort ? "short" : code == kTwice ? "twice" : "?";
 }
 
 void record(Call call, int action, int fd) {
@@ -284,12 +292,20 @@ int epoll_wait(int epoll, epoll_event* events, int count, int timeout_ms) {
 int close(int fd) {
   // Found on first use, not at load time: another library's constructor may close first.
   static Close* const next = real<Close>("close");
-  const int action = rule_count == 0 ? 0 : fault_for(Call::close);
-  if (action <= 0 || !is_socket(fd)) return next(fd);
-  record(Call::close, action, fd);  // before the close: the peer is still known
-  next(fd);
-  errno = action;
-  return -1;
+  if (rule_count == 0) return next(fd);
+  const int action = fault_for(Call::close);
+  if (action > 0 && is_socket(fd)) {
+    record(Call::close, action, fd);  // before the close: the peer is still known
+    next(fd);
+    errno = action;
+    return -1;
+  }
+  const int closed = next(fd);
+  if (closed != 0 && errno == EBADF) {
+    record(Call::close, kTwice, -1);
+    errno = EBADF;
+  }
+  return closed;
 }
 
 }  // extern "C"

@@ -27,17 +27,6 @@ def io_uring_usable():
         return os.path.exists('/proc/sys/kernel')  # a kernel before the sysctl: on if built
 
 
-def sanitized():
-    """Whether the build under test is a sanitizer build (whose runtime reserves terabytes of
-    address space: no address-space limit fits it)."""
-    try:
-        with open(os.path.join(dt.build_dir(), 'CMakeCache.txt')) as cache:
-            return any(re.fullmatch(r'DOORMAN_SANITIZE:STRING=(?!OFF\b)\S+', line.strip())
-                       for line in cache)
-    except FileNotFoundError:
-        return False
-
-
 class Engine(unittest.TestCase):
     def startup(self, server):
         for line in server.stderr_lines():
@@ -75,7 +64,8 @@ class Engine(unittest.TestCase):
         self.assertEqual(status, 0)
 
     @unittest.skipUnless(io_uring_usable(), 'kernel.io_uring_disabled forbids io_uring here')
-    @unittest.skipIf(sanitized(), 'a sanitizer runtime cannot run under an address-space limit')
+    @unittest.skipIf(dt.sanitized(),
+                     'a sanitizer runtime cannot run under an address-space limit')
     def test_a_worker_whose_ring_fails_serves_with_epoll(self):
         # The start-up probe's ring is small; the worker's, 1024 receive buffers of 68 KiB
         # (mapped), does not fit under a 60 MB address space: as when the probe passes as root

@@ -320,6 +320,17 @@ def free_port(family=socket.AF_INET, type=socket.SOCK_STREAM, host=None):
         return probe.getsockname()[1]
 
 
+def sanitized():
+    """Whether the build under test is a sanitizer build (DOORMAN_SANITIZE): slower to start and
+    to run, and its runtime reserves terabytes of address space."""
+    try:
+        with open(os.path.join(build_dir(), 'CMakeCache.txt')) as cache:
+            return any(re.fullmatch(r'DOORMAN_SANITIZE:STRING=(?!OFF\b)\S+', line.strip())
+                       for line in cache)
+    except FileNotFoundError:
+        return False
+
+
 def temp_dir(test):
     """A fresh directory under the system's temp dir, removed after the test. Kept short
     (`/tmp/doorman-XXXXXXXX`) so Unix socket paths inside stay far below UNIX_PATH_MAX."""

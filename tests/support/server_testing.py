@@ -146,6 +146,9 @@ def start_server(test, *args, listen=('127.0.0.1:0',), threads=1, wrapper=(), cw
 FAULT_LIBRARY = 'doorman-fault.so'  # tests/fault: preloaded, it makes system calls fail
 # The errors a server must ride out without losing the client: the call is simply made again.
 HARMLESS_FAULTS = ('EINTR', 'EAGAIN', 'short')
+# A failed close has closed all the same (Linux), after the client had everything: harmless
+# whatever the error.
+HARMLESS_CALLS = ('close',)
 
 
 class Faults:
@@ -167,12 +170,18 @@ class Faults:
 
     def hit_ports(self):
         """The client ports (the server's peers) that met a fault no server can hide: an error
-        other than HARMLESS_FAULTS on their own connection."""
+        other than HARMLESS_FAULTS on their own connection (a failed close is none)."""
         ports = set()
-        for _call, action, peer in self.records():
-            if action not in HARMLESS_FAULTS and peer not in ('-', 'unix'):
+        for call, action, peer in self.records():
+            if (action not in HARMLESS_FAULTS and call not in HARMLESS_CALLS
+                    and peer not in ('-', 'unix')):
                 ports.add(int(peer.rsplit(':', 1)[1]))
         return ports
+
+    def ports_with(self, call, action):
+        """The client ports whose connection took this fault (`recv`, `short`, say)."""
+        return {int(peer.rsplit(':', 1)[1]) for record_call, record_action, peer in self.records()
+                if (record_call, record_action) == (call, action) and peer not in ('-', 'unix')}
 
 
 def start_server_with_faults(test, faults, *args, seed=1, **kwargs):

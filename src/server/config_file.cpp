@@ -94,10 +94,14 @@ Result<void, UsageError> apply_config_file(CLI::App& app, const std::string& pat
   contents << file.rdbuf();
   if (file.bad())
     return UsageError{"--config", Error("read", doorman::quoted(path), errno).message()};
+  return apply_config_text(app, contents.str(), path, origins);
+}
 
+Result<void, UsageError> apply_config_text(CLI::App& app, std::string_view text,
+                                           const std::string& path, ConfigOrigins& origins) {
   toml::table table;
   try {
-    table = toml::parse(contents.str(), path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& error) {
     return UsageError{where(path, error.source()), printable(error.description())};
   }

@@ -73,6 +73,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     copy[i] = static_cast<char>(data[i]);
   const std::string_view input(copy.get(), size);
 
+  // The endpoint's other errors, sent whatever was received (a timeout, too many scrapes).
+  [[maybe_unused]] static const bool checked_once =
+      (check_error_response(408), check_error_response(503), true);
+
   const server::RequestHead whole = server::parse_request_head(input);
   const size_t terminator = input.find("\r\n\r\n");
   const size_t head_size = terminator == std::string_view::npos ? size + 1 : terminator + 4;

@@ -1,13 +1,15 @@
 // The --config file's text (B11), bytes in, applied to doorman-server's own options as the file
 // would be, then finished as the command line is. Properties: nothing throws out of it; every
 // error is one printable line, with a reason, naming the file and a line of it; every option
-// taken from the file is recorded as coming from FILE:LINE; a finished configuration holds only
-// values the options document (docs/man/doorman.toml.5, doorman-server --help).
+// taken from the file is recorded as coming from FILE:LINE; no value holds a byte a command line
+// could not (NUL); a finished configuration holds only values the options document
+// (docs/man/doorman.toml.5, doorman-server --help).
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +35,13 @@ bool names_a_line_of(std::string_view text, std::string_view input) {
   const size_t line = std::stoul(std::string(text.substr(0, digits)));
   const size_t lines = static_cast<size_t>(std::count(input.begin(), input.end(), '\n')) + 1;
   return line >= 1 && line <= lines;
+}
+
+bool no_nul(const std::string& text) {
+  return text.find('\0') == std::string::npos;
+}
+bool no_nul(const std::optional<std::string>& text) {
+  return !text || no_nul(*text);
 }
 
 void check_error(const doorman::UsageError& error) {
@@ -83,8 +92,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(is_one_printable_line(origin));
   }
 
-  // The password file and the user database are the file system's, not the file's text: a
-  // fuzzer must not read /dev/zero as a password. --group alone is still refused.
+  // Every value is one a command line could have given, so none holds a NUL byte: the paths and
+  // names would be cut short at it by the system calls they go to.
+  FUZZ_CHECK(no_nul(line.password) && no_nul(line.password_file) && no_nul(line.user) &&
+             no_nul(line.group) && no_nul(line.config.pid_file) && no_nul(line.metrics) &&
+             no_nul(line.unix_mode) && no_nul(line.log_level) && no_nul(line.log_format));
+  FUZZ_CHECK(std::all_of(line.listen.begin(), line.listen.end(),
+                         [](const std::string& text) { return no_nul(text); }));
+
+  // The password file and the user database are the system's, not the file's text: the fuzzer
+  // is to read no file the bytes happen to name. --group alone is still refused.
   line.password_file.reset();
   if (line.user) line.group.reset();
   line.user.reset();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <optional>
@@ -77,6 +78,13 @@ Result<std::vector<std::string>, std::string> as_arguments(ValueKind kind, const
   return std::string("unexpected option kind");
 }
 
+// TOML can write a NUL byte ("\u0000"), a command line cannot: a path or a name would be cut
+// short at it by the system call it goes to (a pid file written somewhere else than named).
+bool holds_nul(const std::vector<std::string>& texts) {
+  return std::any_of(texts.begin(), texts.end(),
+                     [](const std::string& text) { return text.find('\0') != std::string::npos; });
+}
+
 // CLI11 says "--backlog: backlog must be at least 1": the key is already named.
 std::string without_option_name(std::string message, const std::string& name) {
   const std::string prefix = name + ": ";
@@ -113,6 +121,7 @@ Result<void, UsageError> apply_config_text(CLI::App& app, std::string_view text,
     if (option == nullptr) return UsageError{origin, "unknown option"};
     auto arguments = as_arguments(kind_of(*option), node, path);
     if (!arguments) return UsageError{origin, arguments.error()};
+    if (holds_nul(*arguments)) return UsageError{origin, "a value must not hold a NUL byte"};
     if (option->count() > 0) continue;  // the command line has the last word
     origins[option->get_name()] = origin;
     try {

@@ -155,7 +155,8 @@ void define_options(CLI::App& app, CommandLine& line) {
            } else if (text == "io_uring") {
              config.engine = Engine::io_uring;
            } else {
-             throw CLI::ValidationError("--engine", "'" + text + "' is neither epoll nor io_uring");
+             throw CLI::ValidationError("--engine",
+                                        doorman::quoted(text) + " is neither epoll nor io_uring");
            }
          },
          "how stream connections are served: epoll (a system call per step) or io_uring "

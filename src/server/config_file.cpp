@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <fstream>
@@ -101,6 +102,13 @@ bool may_quote_password(const std::string& contents, size_t error_line) {
   return false;
 }
 
+// TOML can write a NUL byte ("\u0000"), a command line cannot: a path or a name would be cut
+// short at it by the system call it goes to (a pid file written somewhere else than named).
+bool holds_nul(const std::vector<std::string>& texts) {
+  return std::any_of(texts.begin(), texts.end(),
+                     [](const std::string& text) { return text.find('\0') != std::string::npos; });
+}
+
 // CLI11 says "--backlog: backlog must be at least 1": the key is already named.
 std::string without_option_name(std::string message, const std::string& name) {
   const std::string prefix = name + ": ";
@@ -118,12 +126,16 @@ Result<void, UsageError> apply_config_file(CLI::App& app, const std::string& pat
   contents << file.rdbuf();
   if (file.bad())
     return UsageError{"--config", Error("read", doorman::quoted(path), errno).message()};
+  return apply_config_text(app, contents.str(), path, origins);
+}
 
+Result<void, UsageError> apply_config_text(CLI::App& app, std::string_view text,
+                                           const std::string& path, ConfigOrigins& origins) {
   toml::table table;
   try {
-    table = toml::parse(contents.str(), path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& error) {
-    if (may_quote_password(contents.str(), error.source().begin.line)) {
+    if (may_quote_password(std::string(text), error.source().begin.line)) {
       return UsageError{where(path, error.source()) + ": password",
                         "not valid TOML (the line is not quoted: it may hold the password)"};
     }
@@ -137,6 +149,7 @@ Result<void, UsageError> apply_config_file(CLI::App& app, const std::string& pat
     if (option == nullptr) return UsageError{origin, "unknown option"};
     auto arguments = as_arguments(kind_of(*option), node, path);
     if (!arguments) return UsageError{origin, arguments.error()};
+    if (holds_nul(*arguments)) return UsageError{origin, "a value must not hold a NUL byte"};
     if (option->count() > 0) continue;  // the command line has the last word
     origins[option->get_name()] = origin;
     try {

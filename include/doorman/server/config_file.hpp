@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "doorman/base/failure.hpp"
 #include "doorman/base/result.hpp"
@@ -25,6 +26,10 @@ using ConfigOrigins = std::map<std::string, std::string>;
 // usage errors; nothing is applied from a file with a syntax error.
 Result<void, UsageError> apply_config_file(CLI::App& app, const std::string& path,
                                            ConfigOrigins& origins);
+
+// The same for the file's text, already read: `path` only names it in the errors.
+Result<void, UsageError> apply_config_text(CLI::App& app, std::string_view text,
+                                           const std::string& path, ConfigOrigins& origins);
 
 // `error`, pointed at the file when its option came from there.
 UsageError located(UsageError error, const ConfigOrigins& origins);

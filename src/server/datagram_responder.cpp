@@ -42,16 +42,33 @@ size_t slot_size_for(size_t read_size) {
   return std::max(read_size, std::max(proto::kWelcome.size(), proto::kGoAway.size()));
 }
 
+// Whether a line of this flood-prone kind is to be written now (at most one a second for all
+// workers together): then how many events it stands for, this one and those held back since
+// the last such line. Asked before anything is formatted.
+std::optional<uint64_t> admit_line(RateLimiter& lines, const Log& log, LogLevel level,
+                                   loop::Clock::time_point now) {
+  if (!log.enabled(level)) return std::nullopt;
+  const RateLimiter::Decision decision = lines.admit(now);
+  if (!decision.write) return std::nullopt;
+  return decision.held_back + 1;
+}
+
 }  // namespace
 
-DatagramResponder::DatagramResponder(const Config& config, const Settings& settings,
-                                     Counters& counters, const Log& log)
+DatagramResponder::Shared::Shared(const Config& config)
+    : budget_for_local_senders(config.dgram_rate.has_value()) {
+  const unsigned rate = config.dgram_rate.value_or(kDefaultDgramRate);
+  if (rate > 0) budget.emplace(rate, rate);
+}
+
+DatagramResponder::DatagramResponder(Shared& shared, const Settings& settings, Counters& counters,
+                                     const Log& log)
     : read_size_(settings.read_size),
       slot_size_(slot_size_for(read_size_)),
       password_(settings.password),
+      shared_(shared),
       counters_(counters),
       log_(log),
-      budget_for_local_senders_(config.dgram_rate.has_value()),
       buffers_(kBatch * slot_size_),
       request_iov_(kBatch),
       requests_(kBatch),
@@ -59,10 +76,7 @@ DatagramResponder::DatagramResponder(const Config& config, const Settings& setti
       reply_iov_(kBatch),
       replies_(kBatch),
       request_control_(kBatch * kControlSpace),
-      reply_control_(kBatch * kControlSpace) {
-  const unsigned rate = config.dgram_rate.value_or(kDefaultDgramRate);
-  if (rate > 0) budget_.emplace(rate, rate);
-}
+      reply_control_(kBatch * kControlSpace) {}
 
 void DatagramResponder::use(const Settings& settings) {
   password_ = settings.password;
@@ -169,21 +183,21 @@ bool DatagramResponder::may_answer(const SocketAddress& sender, std::string_view
   const bool reply = is_a_reply(whole);
   if (reply || is_own_address(sender, local, destination)) {
     Counters::bump(counters_.dropped_loop);
-    if (loops_.due(now) && log_.enabled(LogLevel::warning)) {
-      log_.warning("not answering {}: {} ({} such datagrams since the last line)",
-                   sender.to_string(),
+    if (const auto line = admit_line(shared_.loop_lines, log_, LogLevel::warning, now)) {
+      log_.warning("not answering {}: {} ({} such {} since the last such line)", sender.to_string(),
                    reply ? "its datagram is itself a reply" : "it is the server's own address",
-                   std::exchange(loops_.since_line, 0));
+                   *line, *line == 1 ? "datagram" : "datagrams");
     }
     return false;
   }
-  if (!budget_ || (!budget_for_local_senders_ && is_local(sender))) return true;
-  if (budget_->take(source_key(sender), now)) return true;
+  if (!shared_.budget || (!shared_.budget_for_local_senders && is_local(sender))) return true;
+  if (shared_.budget->take(source_key(sender), now)) return true;
   Counters::bump(counters_.dropped_over_rate);
-  if (over_rate_.due(now) && log_.enabled(LogLevel::warning)) {
-    const uint64_t dropped = std::exchange(over_rate_.since_line, 0);
-    log_.warning("{} {} to {} dropped over --dgram-rate", dropped,
-                 dropped == 1 ? "reply" : "replies", sender.to_string());
+  // One gate for every worker and every source: the count is all of theirs, the address the
+  // one that opened the gate.
+  if (const auto line = admit_line(shared_.over_rate_lines, log_, LogLevel::warning, now)) {
+    log_.warning("{} {} over --dgram-rate dropped since the last such line, the last to {}", *line,
+                 *line == 1 ? "reply" : "replies", sender.to_string());
   }
   return false;
 }

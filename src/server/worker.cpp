@@ -59,11 +59,13 @@ std::string_view to_string(ConnectionState state) noexcept {
 
 Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Settings& settings,
                                                std::vector<Listeners::Served> listeners,
-                                               Admission& admission, const Log& log) {
+                                               Admission& admission,
+                                               DatagramResponder::Shared* datagrams,
+                                               const Log& log) {
   auto loop = loop::EventLoop::create();
   if (!loop) return std::move(loop).error();
   std::unique_ptr<Worker> worker(
-      new Worker(config, settings, std::move(loop).value(), admission, log));
+      new Worker(config, settings, std::move(loop).value(), admission, datagrams, log));
   const Kind kind =
       config.type == SocketType::stream ? Kind::stream_listener : Kind::datagram_socket;
   const bool ring = kind == Kind::stream_listener && config.engine == Engine::io_uring;
@@ -83,7 +85,7 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Setti
 }
 
 Worker::Worker(const Config& config, const Settings& settings, loop::EventLoop loop,
-               Admission& admission, const Log& log)
+               Admission& admission, DatagramResponder::Shared* datagrams, const Log& log)
     : config_(config),
       settings_(&settings),
       posted_(&settings),
@@ -94,9 +96,7 @@ Worker::Worker(const Config& config, const Settings& settings, loop::EventLoop l
       scratch_(std::max(settings.read_size + 1 + proxy_header_room(config), kScratchFloor)),
       requests_(connections_, settings.timeout),
       lingering_(connections_, settings.linger_timeout) {
-  if (config.type == SocketType::datagram) {
-    datagrams_.emplace(config, settings, counters_, log);
-  }
+  if (datagrams != nullptr) datagrams_.emplace(*datagrams, settings, counters_, log);
 }
 
 void Worker::post(const Settings& settings) noexcept {

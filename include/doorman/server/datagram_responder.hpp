@@ -3,7 +3,8 @@
 // sendmmsg). Each datagram is one request; the reply goes back to its sender — unless the
 // sender is the server itself or the datagram is itself a reply (no reply loops), or the sender
 // has had its share of replies (--dgram-rate). The only state per client is that share, in a
-// table of fixed size. Thread of the worker that owns it.
+// table of fixed size that all workers share (DatagramResponder::Shared). Thread of the worker
+// that owns it.
 
 #include <sys/socket.h>
 
@@ -18,6 +19,7 @@
 #include "doorman/server/counters.hpp"
 #include "doorman/server/datagram_guard.hpp"
 #include "doorman/server/log.hpp"
+#include "doorman/server/rate_limiter.hpp"
 #include "doorman/server/reply_budget.hpp"
 #include "doorman/server/settings.hpp"
 
@@ -25,8 +27,20 @@ namespace doorman::server {
 
 class DatagramResponder {
  public:
-  DatagramResponder(const Config& config, const Settings& settings, Counters& counters,
-                    const Log& log);
+  // What every worker's responder shares: one reply budget per source address for them all
+  // (the kernel spreads one host's datagrams over the workers by source port), and the gates
+  // that keep each kind of flood line to one a second between them. Made once, before the
+  // workers, for the life of the process (--dgram-rate needs a restart).
+  struct Shared {
+    explicit Shared(const Config& config);
+
+    std::optional<ReplyBudget> budget;  // none with --dgram-rate 0
+    bool budget_for_local_senders;      // --dgram-rate given: loopback and Unix senders too
+    RateLimiter over_rate_lines;
+    RateLimiter loop_lines;
+  };
+
+  DatagramResponder(Shared& shared, const Settings& settings, Counters& counters, const Log& log);
 
   // A reload's password and read size (B5), for the datagrams read from now on. Between
   // batches only.
@@ -58,11 +72,10 @@ class DatagramResponder {
   size_t read_size_;
   size_t slot_size_;  // bytes received per datagram: read_size_, or a whole reply if longer
   std::string password_;
+  Shared& shared_;
   Counters& counters_;
   const Log& log_;
-  std::optional<ReplyBudget> budget_;  // none with --dgram-rate 0
-  bool budget_for_local_senders_;      // --dgram-rate given: loopback and Unix senders too
-  std::vector<char> buffers_;          // kBatch requests of slot_size_ bytes
+  std::vector<char> buffers_;  // kBatch requests of slot_size_ bytes
   std::vector<iovec> request_iov_;
   std::vector<mmsghdr> requests_;
   std::vector<SocketAddress> senders_;
@@ -81,8 +94,6 @@ class DatagramResponder {
     uint64_t since_line = 0;
     bool due(loop::Clock::time_point now) noexcept;
   };
-  Throttled over_rate_;
-  Throttled loops_;
   Throttled send_failures_;
 };
 

@@ -70,13 +70,10 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Setti
       config.type == SocketType::stream ? Kind::stream_listener : Kind::datagram_socket;
   const bool ring = kind == Kind::stream_listener && config.engine == Engine::io_uring;
   for (const Listeners::Served& listener : listeners) {
-    const uint64_t tag = token(kind, listener.fd);
-    auto watched =
-        kind == Kind::stream_listener
-            ? worker->acceptor_.watch(listener.fd, listener.shared, tag, listener.address, !ring)
-            // EPOLLEXCLUSIVE: a shared socket wakes one worker per datagram, not all.
-            : worker->loop_.add(listener.fd, EPOLLIN | (listener.shared ? EPOLLEXCLUSIVE : 0U),
-                                tag);
+    // Datagram sockets too: the acceptor rests a socket that keeps failing (pause()). A shared
+    // socket is watched with EPOLLEXCLUSIVE: it wakes one worker per datagram, not all.
+    auto watched = worker->acceptor_.watch(listener.fd, listener.shared, token(kind, listener.fd),
+                                           listener.address, !ring);
     if (!watched) return std::move(watched).error();
     worker->listeners_.push_back(listener.fd);
     if (ring) worker->ring_listeners_.push_back({listener.fd, false});
@@ -157,7 +154,9 @@ Result<void> Worker::run_epoll() {
           break;
         case Kind::datagram_socket:
           pick_up_settings();
-          datagrams_->serve(fd);
+          if (datagrams_->serve(fd) == DatagramResponder::Next::rest) {
+            acceptor_.pause(fd, now_, DatagramResponder::kRestAfterFailure);
+          }
           break;
         case Kind::connection:
           on_event(fd);

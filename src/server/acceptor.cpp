@@ -10,10 +10,6 @@
 namespace doorman::server {
 namespace {
 
-// How long a listener rests when no descriptor can be had even by freeing the reserve (another
-// thread took the slot): the queue waits, the loop does not spin. A close resumes it sooner.
-constexpr auto kPause = std::chrono::milliseconds(100);
-
 int open_reserve() noexcept {
   return ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
@@ -158,13 +154,13 @@ void Acceptor::accept_failed(int listener, int code, loop::Clock::time_point now
   pause(listener, now);
 }
 
-void Acceptor::pause(int listener, loop::Clock::time_point now) {
+void Acceptor::pause(int listener, loop::Clock::time_point now, loop::Clock::duration rest) {
   for (Listener& one : listeners_) {
     if (one.fd != listener || one.paused) continue;
     // Removed, not modified: EPOLLEXCLUSIVE registrations cannot be modified.
     if (!one.polled || loop_.remove(listener)) one.paused = true;
   }
-  next_resume_ = std::min(next_resume_, now + kPause);
+  next_resume_ = std::min(next_resume_, now + rest);
 }
 
 void Acceptor::resume_due(loop::Clock::time_point now) {

@@ -171,8 +171,8 @@ void define_options(CLI::App& app, CommandLine& line) {
                "connection without a valid one is closed unanswered");
   app.add_option_function<unsigned>(
          "--dgram-rate", [&config](const unsigned& rate) { config.dgram_rate = rate; },
-         "datagram mode: replies a second to one source address, as many at once; 0: no cap "
-         "(default: " +
+         "datagram mode: replies a second to one source address (any port, across all "
+         "threads), as many at once; 0: no cap (default: " +
              std::to_string(kDefaultDgramRate) +
              " for every source but loopback and Unix ones; a value given applies to all)")
       ->type_name("N")

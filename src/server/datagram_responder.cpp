@@ -42,16 +42,33 @@ size_t slot_size_for(size_t read_size) {
   return std::max(read_size, std::max(proto::kWelcome.size(), proto::kGoAway.size()));
 }
 
+// Whether a line of this flood-prone kind is to be written now (at most one a second for all
+// workers together): then how many events it stands for, this one and those held back since
+// the last such line. Asked before anything is formatted.
+std::optional<uint64_t> admit_line(RateLimiter& lines, const Log& log, LogLevel level,
+                                   loop::Clock::time_point now) {
+  if (!log.enabled(level)) return std::nullopt;
+  const RateLimiter::Decision decision = lines.admit(now);
+  if (!decision.write) return std::nullopt;
+  return decision.held_back + 1;
+}
+
 }  // namespace
 
-DatagramResponder::DatagramResponder(const Config& config, const Settings& settings,
-                                     Counters& counters, const Log& log)
+DatagramResponder::Shared::Shared(const Config& config)
+    : budget_for_local_senders(config.dgram_rate.has_value()) {
+  const unsigned rate = config.dgram_rate.value_or(kDefaultDgramRate);
+  if (rate > 0) budget.emplace(rate, rate);
+}
+
+DatagramResponder::DatagramResponder(Shared& shared, const Settings& settings, Counters& counters,
+                                     const Log& log)
     : read_size_(settings.read_size),
       slot_size_(slot_size_for(read_size_)),
       password_(settings.password),
+      shared_(shared),
       counters_(counters),
       log_(log),
-      budget_for_local_senders_(config.dgram_rate.has_value()),
       buffers_(kBatch * slot_size_),
       request_iov_(kBatch),
       requests_(kBatch),
@@ -59,10 +76,7 @@ DatagramResponder::DatagramResponder(const Config& config, const Settings& setti
       reply_iov_(kBatch),
       replies_(kBatch),
       request_control_(kBatch * kControlSpace),
-      reply_control_(kBatch * kControlSpace) {
-  const unsigned rate = config.dgram_rate.value_or(kDefaultDgramRate);
-  if (rate > 0) budget_.emplace(rate, rate);
-}
+      reply_control_(kBatch * kControlSpace) {}
 
 void DatagramResponder::use(const Settings& settings) {
   password_ = settings.password;
@@ -72,11 +86,13 @@ void DatagramResponder::use(const Settings& settings) {
   buffers_.assign(kBatch * slot_size_, '\0');  // each batch points its iovecs anew
 }
 
-void DatagramResponder::serve(int fd) {
+DatagramResponder::Next DatagramResponder::serve(int fd) {
   constexpr int kBatchesPerWakeUp = 8;
   for (int batch = 0; batch < kBatchesPerWakeUp; ++batch) {
-    if (serve_batch(fd) < kBatch) return;
+    bool failed = false;
+    if (serve_batch(fd, failed) < kBatch) return failed ? Next::rest : Next::carry_on;
   }
+  return Next::carry_on;
 }
 
 void DatagramResponder::serve_until_empty(int fd) {
@@ -84,11 +100,12 @@ void DatagramResponder::serve_until_empty(int fd) {
   // unless senders keep sending, and then the drain must still end.
   constexpr int kBatchesAtMost = 4096;
   for (int batch = 0; batch < kBatchesAtMost; ++batch) {
-    if (serve_batch(fd) < kBatch) return;
+    bool failed = false;
+    if (serve_batch(fd, failed) < kBatch) return;
   }
 }
 
-size_t DatagramResponder::serve_batch(int fd) {
+size_t DatagramResponder::serve_batch(int fd, bool& failed) {
   for (size_t i = 0; i < kBatch; ++i) {
     request_iov_[i] = iovec{buffers_.data() + i * slot_size_, slot_size_};
     requests_[i] = mmsghdr{};
@@ -100,8 +117,15 @@ size_t DatagramResponder::serve_batch(int fd) {
     requests_[i].msg_hdr.msg_controllen = kControlSpace;
   }
   const int received = ::recvmmsg(fd, requests_.data(), kBatch, MSG_DONTWAIT, nullptr);
+  const int code = received < 0 ? errno : 0;
   if (received <= 0) {
-    if (received < 0 && errno != EAGAIN && errno != EINTR) log_error("recvmmsg", fd, errno);
+    // Empty, or interrupted: the next event says when to look again. Anything else (ENOMEM,
+    // ENOBUFS) leaves the datagrams queued and the socket readable, so the next look would come
+    // at once and fail the same way.
+    if (received < 0 && code != EAGAIN && code != EINTR) {
+      note_receive_failure(fd, code, loop::Clock::now());
+      failed = true;
+    }
     return 0;
   }
   const SocketAddress& local = local_address(fd);
@@ -148,15 +172,15 @@ size_t DatagramResponder::serve_batch(int fd) {
   while (sent < replies) {
     const int now_sent =
         ::sendmmsg(fd, replies_.data() + sent, replies - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const int send_code = now_sent < 0 ? errno : 0;
     if (now_sent > 0) {
       sent += static_cast<unsigned>(now_sent);
       continue;
     }
-    const int code = errno;
-    if (now_sent < 0 && code == EINTR) continue;
+    if (send_code == EINTR) continue;
     // The sender of replies_[sent] cannot be answered (gone, or its buffer is full): a datagram
     // may be lost, so skip it and answer the others.
-    note_send_failure(replies_[sent].msg_hdr, code, now);
+    note_send_failure(replies_[sent].msg_hdr, send_code, now);
     ++sent;
   }
   return static_cast<size_t>(received);
@@ -169,21 +193,21 @@ bool DatagramResponder::may_answer(const SocketAddress& sender, std::string_view
   const bool reply = is_a_reply(whole);
   if (reply || is_own_address(sender, local, destination)) {
     Counters::bump(counters_.dropped_loop);
-    if (loops_.due(now) && log_.enabled(LogLevel::warning)) {
-      log_.warning("not answering {}: {} ({} such datagrams since the last line)",
-                   sender.to_string(),
+    if (const auto line = admit_line(shared_.loop_lines, log_, LogLevel::warning, now)) {
+      log_.warning("not answering {}: {} ({} such {} since the last such line)", sender.to_string(),
                    reply ? "its datagram is itself a reply" : "it is the server's own address",
-                   std::exchange(loops_.since_line, 0));
+                   *line, *line == 1 ? "datagram" : "datagrams");
     }
     return false;
   }
-  if (!budget_ || (!budget_for_local_senders_ && is_local(sender))) return true;
-  if (budget_->take(source_key(sender), now)) return true;
+  if (!shared_.budget || (!shared_.budget_for_local_senders && is_local(sender))) return true;
+  if (shared_.budget->take(source_key(sender), now)) return true;
   Counters::bump(counters_.dropped_over_rate);
-  if (over_rate_.due(now) && log_.enabled(LogLevel::warning)) {
-    const uint64_t dropped = std::exchange(over_rate_.since_line, 0);
-    log_.warning("{} {} to {} dropped over --dgram-rate", dropped,
-                 dropped == 1 ? "reply" : "replies", sender.to_string());
+  // One gate for every worker and every source: the count is all of theirs, the address the
+  // one that opened the gate.
+  if (const auto line = admit_line(shared_.over_rate_lines, log_, LogLevel::warning, now)) {
+    log_.warning("{} {} over --dgram-rate dropped since the last such line, the last to {}", *line,
+                 *line == 1 ? "reply" : "replies", sender.to_string());
   }
   return false;
 }
@@ -228,26 +252,22 @@ void DatagramResponder::answer_from(const Destination& destination, msghdr& repl
 void DatagramResponder::note_send_failure(const msghdr& reply, int code,
                                           loop::Clock::time_point now) {
   Counters::bump(counters_.errors);
-  // Under overload this is the common case: no formatting unless the line is written.
-  if (!log_.enabled(LogLevel::debug) || !send_failures_.due(now)) return;
-  log_.debug(
-      "sendmmsg to {}: {} ({} such failures since the last line)",
-      SocketAddress(static_cast<const sockaddr*>(reply.msg_name), reply.msg_namelen).to_string(),
-      describe_errno(code), std::exchange(send_failures_.since_line, 0));
+  if (const auto line = admit_line(shared_.send_failure_lines, log_, LogLevel::warning, now)) {
+    log_.warning(
+        "{} {} not sent since the last such line (sendmmsg: {}), the last to {}", *line,
+        *line == 1 ? "reply" : "replies", describe_errno(code),
+        SocketAddress(static_cast<const sockaddr*>(reply.msg_name), reply.msg_namelen).to_string());
+  }
 }
 
-bool DatagramResponder::Throttled::due(loop::Clock::time_point now) noexcept {
-  ++since_line;
-  if (now < next_line) return false;
-  next_line = now + std::chrono::seconds(1);
-  return true;
-}
-
-void DatagramResponder::log_error(const char* operation, int fd, int code) const {
+void DatagramResponder::note_receive_failure(int fd, int code, loop::Clock::time_point now) {
   Counters::bump(counters_.errors);
-  const auto local = SocketAddress::local_of(fd);
-  log_.error("{} {}: {}", operation, local ? local->to_string() : SocketAddress().to_string(),
-             describe_errno(code));
+  if (const auto line = admit_line(shared_.receive_failure_lines, log_, LogLevel::error, now)) {
+    log_.error("recvmmsg on {}: {} ({} {} since the last such line); the socket rests {} ms",
+               local_address(fd).to_string(), describe_errno(code), *line,
+               *line == 1 ? "failure" : "failures",
+               std::chrono::duration_cast<std::chrono::milliseconds>(kRestAfterFailure).count());
+  }
 }
 
 }  // namespace doorman::server

@@ -4,9 +4,12 @@
 #include <sys/un.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <random>
 
 namespace doorman::server {
@@ -54,81 +57,82 @@ ReplyBudget::ReplyBudget(unsigned rate, unsigned burst, size_t capacity)
     : interval_ns_(1'000'000'000LL / std::max(rate, 1U)),
       tolerance_ns_(interval_ns_ * (static_cast<int64_t>(std::max(burst, 1U)) - 1)),
       seed_((static_cast<uint64_t>(std::random_device{}()) << 32) | std::random_device{}()),
-      entries_(std::max<size_t>(capacity, 1)),
-      buckets_(std::bit_ceil(2 * entries_.size()), kNone) {}
+      sets_(std::bit_ceil((std::max<size_t>(capacity, 1) + kWays - 1) / kWays)) {}
 
 bool ReplyBudget::take(const SourceKey& source, loop::Clock::time_point now) noexcept {
   const int64_t at =
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-  const size_t bucket = bucket_of(source);
-  uint32_t index = find(source, bucket);
-  if (index == kNone) {
-    index = claim(source, bucket);
-    entries_[index].ready_at = at;  // a full bucket
-  } else if (index != newest_) {
-    unlink_from_age(index);
-    make_newest(index);
+  const uint64_t hash = hash_of(source);
+  Set& set = sets_[hash & (sets_.size() - 1)];
+  // Each lost race means another thread's change went through, so this ends quickly; a thread
+  // that loses them all anyway answers nothing rather than wait.
+  constexpr int kAttempts = 64;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const size_t way = find_or_claim(set, hash);
+    if (way == kWays) continue;
+    switch (spend(set, way, at)) {
+      case Spent::granted:
+        return true;
+      case Spent::refused:
+        return false;
+      case Spent::lost_race:
+        break;
+    }
   }
-  Entry& entry = entries_[index];
-  const int64_t start = std::max(entry.ready_at, at);
-  if (start - at > tolerance_ns_) return false;
-  entry.ready_at = start + interval_ns_;
-  return true;
+  return false;
 }
 
-size_t ReplyBudget::bucket_of(const SourceKey& key) const noexcept {
+size_t ReplyBudget::size() const noexcept {
+  size_t used = 0;
+  for (const Set& set : sets_) {
+    for (const auto& source : set.sources)
+      used += source.load(std::memory_order_relaxed) != 0 ? 1 : 0;
+  }
+  return used;
+}
+
+uint64_t ReplyBudget::hash_of(const SourceKey& key) const noexcept {
   uint64_t low = 0;
   uint64_t high = 0;
   std::memcpy(&low, key.bytes.data(), 8);
   std::memcpy(&high, key.bytes.data() + 8, 8);
-  return static_cast<size_t>(mix(mix(low ^ seed_) ^ high)) & (buckets_.size() - 1);
+  const uint64_t hash = mix(mix(low ^ seed_) ^ high);
+  return hash != 0 ? hash : 1;  // 0 marks a free entry
 }
 
-uint32_t ReplyBudget::find(const SourceKey& key, size_t bucket) const noexcept {
-  for (uint32_t index = buckets_[bucket]; index != kNone; index = entries_[index].next_in_bucket) {
-    if (entries_[index].key == key) return index;
+size_t ReplyBudget::find_or_claim(Set& set, uint64_t hash) const noexcept {
+  size_t fullest = 0;
+  int64_t fullest_at = std::numeric_limits<int64_t>::max();
+  uint64_t fullest_source = 0;
+  for (size_t way = 0; way < kWays; ++way) {
+    const uint64_t source = set.sources[way].load(std::memory_order_relaxed);
+    if (source == hash) return way;
+    // A free entry's bucket reads 0: full, as long ago as can be.
+    const int64_t full_at = set.full_at[way].load(std::memory_order_relaxed);
+    if (full_at < fullest_at) {
+      fullest = way;
+      fullest_at = full_at;
+      fullest_source = source;
+    }
   }
-  return kNone;
-}
-
-uint32_t ReplyBudget::claim(const SourceKey& key, size_t bucket) noexcept {
-  uint32_t index = 0;
-  if (used_ < entries_.size()) {
-    index = static_cast<uint32_t>(used_++);
-  } else {  // full: the source heard from least recently makes room
-    index = oldest_;
-    unlink_from_bucket(index);
-    unlink_from_age(index);
+  // The bucket is not reset: the newcomer takes it over as it is (see the header).
+  if (set.sources[fullest].compare_exchange_strong(fullest_source, hash,
+                                                   std::memory_order_relaxed)) {
+    return fullest;
   }
-  Entry& entry = entries_[index];
-  entry.key = key;
-  entry.next_in_bucket = buckets_[bucket];
-  buckets_[bucket] = index;
-  make_newest(index);
-  return index;
+  return kWays;
 }
 
-void ReplyBudget::unlink_from_bucket(uint32_t index) noexcept {
-  uint32_t* link = &buckets_[bucket_of(entries_[index].key)];
-  while (*link != index)
-    link = &entries_[*link].next_in_bucket;
-  *link = entries_[index].next_in_bucket;
-}
-
-void ReplyBudget::unlink_from_age(uint32_t index) noexcept {
-  Entry& entry = entries_[index];
-  (entry.newer == kNone ? newest_ : entries_[entry.newer].older) = entry.older;
-  (entry.older == kNone ? oldest_ : entries_[entry.older].newer) = entry.newer;
-  entry.newer = entry.older = kNone;
-}
-
-void ReplyBudget::make_newest(uint32_t index) noexcept {
-  Entry& entry = entries_[index];
-  entry.newer = kNone;
-  entry.older = newest_;
-  if (newest_ != kNone) entries_[newest_].newer = index;
-  newest_ = index;
-  if (oldest_ == kNone) oldest_ = index;
+ReplyBudget::Spent ReplyBudget::spend(Set& set, size_t way, int64_t now) const noexcept {
+  std::atomic<int64_t>& full_at = set.full_at[way];
+  int64_t seen = full_at.load(std::memory_order_relaxed);
+  const int64_t start = std::max(seen, now);
+  if (start - now > tolerance_ns_) return Spent::refused;
+  if (full_at.compare_exchange_strong(seen, start + interval_ns_, std::memory_order_relaxed)) {
+    return Spent::granted;
+  }
+  // Another reply was charged first: to this source, or the entry changed hands. Look again.
+  return Spent::lost_race;
 }
 
 }  // namespace doorman::server

@@ -18,6 +18,7 @@
 
 #include "doorman/base/printable.hpp"
 #include "doorman/server/counter_log.hpp"
+#include "doorman/server/datagram_responder.hpp"
 #include "doorman/server/descriptor_budget.hpp"
 #include "doorman/server/listeners.hpp"
 #include "doorman/server/metrics_server.hpp"
@@ -166,14 +167,18 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
 
   Admission admission;
   admission.limit.store(config.max_connections, std::memory_order_relaxed);
+  // One reply budget per source address for every worker (F6); declared before the workers, so
+  // destroyed after them.
+  std::optional<DatagramResponder::Shared> datagrams;
+  if (config.type == SocketType::datagram) datagrams.emplace(config);
   // Every Settings the workers were given, the first from the start and one per reload that
   // changed them; declared before the workers, so destroyed after them.
   std::vector<std::unique_ptr<const Settings>> generations;
   generations.push_back(std::make_unique<const Settings>(settings_of(config)));
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned index = 0; index < config.threads; ++index) {
-    auto worker =
-        Worker::create(config, *generations.front(), listeners->for_worker(index), admission, log);
+    auto worker = Worker::create(config, *generations.front(), listeners->for_worker(index),
+                                 admission, datagrams ? &*datagrams : nullptr, log);
     if (!worker) return cannot_start(with_descriptor_hint(std::move(worker).error()));
     workers.push_back(std::move(worker).value());
   }

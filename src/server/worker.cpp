@@ -59,22 +59,21 @@ std::string_view to_string(ConnectionState state) noexcept {
 
 Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Settings& settings,
                                                std::vector<Listeners::Served> listeners,
-                                               Admission& admission, const Log& log) {
+                                               Admission& admission,
+                                               DatagramResponder::Shared* datagrams,
+                                               const Log& log) {
   auto loop = loop::EventLoop::create();
   if (!loop) return std::move(loop).error();
   std::unique_ptr<Worker> worker(
-      new Worker(config, settings, std::move(loop).value(), admission, log));
+      new Worker(config, settings, std::move(loop).value(), admission, datagrams, log));
   const Kind kind =
       config.type == SocketType::stream ? Kind::stream_listener : Kind::datagram_socket;
   const bool ring = kind == Kind::stream_listener && config.engine == Engine::io_uring;
   for (const Listeners::Served& listener : listeners) {
-    const uint64_t tag = token(kind, listener.fd);
-    auto watched =
-        kind == Kind::stream_listener
-            ? worker->acceptor_.watch(listener.fd, listener.shared, tag, listener.address, !ring)
-            // EPOLLEXCLUSIVE: a shared socket wakes one worker per datagram, not all.
-            : worker->loop_.add(listener.fd, EPOLLIN | (listener.shared ? EPOLLEXCLUSIVE : 0U),
-                                tag);
+    // Datagram sockets too: the acceptor rests a socket that keeps failing (pause()). A shared
+    // socket is watched with EPOLLEXCLUSIVE: it wakes one worker per datagram, not all.
+    auto watched = worker->acceptor_.watch(listener.fd, listener.shared, token(kind, listener.fd),
+                                           listener.address, !ring);
     if (!watched) return std::move(watched).error();
     worker->listeners_.push_back(listener.fd);
     if (ring) worker->ring_listeners_.push_back({listener.fd, false});
@@ -83,7 +82,7 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Setti
 }
 
 Worker::Worker(const Config& config, const Settings& settings, loop::EventLoop loop,
-               Admission& admission, const Log& log)
+               Admission& admission, DatagramResponder::Shared* datagrams, const Log& log)
     : config_(config),
       settings_(&settings),
       posted_(&settings),
@@ -94,9 +93,7 @@ Worker::Worker(const Config& config, const Settings& settings, loop::EventLoop l
       scratch_(std::max(settings.read_size + 1 + proxy_header_room(config), kScratchFloor)),
       requests_(connections_, settings.timeout),
       lingering_(connections_, settings.linger_timeout) {
-  if (config.type == SocketType::datagram) {
-    datagrams_.emplace(config, settings, counters_, log);
-  }
+  if (datagrams != nullptr) datagrams_.emplace(*datagrams, settings, counters_, log);
 }
 
 void Worker::post(const Settings& settings) noexcept {
@@ -157,7 +154,9 @@ Result<void> Worker::run_epoll() {
           break;
         case Kind::datagram_socket:
           pick_up_settings();
-          datagrams_->serve(fd);
+          if (datagrams_->serve(fd) == DatagramResponder::Next::rest) {
+            acceptor_.pause(fd, now_, DatagramResponder::kRestAfterFailure);
+          }
           break;
         case Kind::connection:
           on_event(fd);

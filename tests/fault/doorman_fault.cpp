@@ -269,7 +269,10 @@ ssize_t send(int fd, const void* buffer, size_t length, int flags) {
 int recvmmsg(int fd, mmsghdr* messages, unsigned count, int flags, timespec* timeout) {
   const int action = fault_for(Call::recvmmsg);
   if (action > 0) return fail<int>(Call::recvmmsg, action, fd);
-  if (action == kShort && count > 1) count = static_cast<unsigned>(short_length(count));
+  if (action == kShort && count > 1) {
+    record(Call::recvmmsg, action, fd);
+    count = static_cast<unsigned>(short_length(count));
+  }
   static RecvMmsg* const next = real<RecvMmsg>("recvmmsg");
   return next(fd, messages, count, flags, timeout);
 }
@@ -277,7 +280,10 @@ int recvmmsg(int fd, mmsghdr* messages, unsigned count, int flags, timespec* tim
 int sendmmsg(int fd, mmsghdr* messages, unsigned count, int flags) {
   const int action = fault_for(Call::sendmmsg);
   if (action > 0) return fail<int>(Call::sendmmsg, action, fd);
-  if (action == kShort && count > 1) count = static_cast<unsigned>(short_length(count));
+  if (action == kShort && count > 1) {
+    record(Call::sendmmsg, action, fd);
+    count = static_cast<unsigned>(short_length(count));
+  }
   static SendMmsg* const next = real<SendMmsg>("sendmmsg");
   return next(fd, messages, count, flags);
 }

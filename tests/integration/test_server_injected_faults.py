@@ -1,15 +1,17 @@
 """doorman-server with its system calls made to fail (B6, B9 and the bad-input-and-faults
 requirements): tests/fault's doorman-fault library, preloaded, makes accept4, recv, send,
-epoll_wait and close fail with the errors a loaded machine gives, or move fewer bytes than
-asked. A partial send is finished later, an interrupted call is retried, a failed close is not
-(the descriptor is gone either way), an epoll_wait that cannot work stops the server with its
-reason, and no failure crashes the server, makes it spin, leaks a descriptor or loses a client it
-did not hit.
+epoll_wait, close, recvmmsg and sendmmsg fail with the errors a loaded machine gives, or move
+fewer bytes or datagrams than asked. A partial send is finished later, an interrupted call is
+retried, a failed close is not (the descriptor is gone either way), an epoll_wait that cannot
+work stops the server with its reason, and no failure crashes the server, makes it spin, floods
+its log, leaks a descriptor or loses a client (or a datagram's reply) it did not hit.
 
 Each test prints its figures on stderr (ctest -V shows them).
 """
 
 import os
+import re
+import socket
 import sys
 import time
 import unittest
@@ -258,6 +260,168 @@ class FailingWaits(unittest.TestCase):
                 self.assertIn(f'({error})', lines[0])
                 # One failed wait per worker, not a loop of them.
                 self.assertLessEqual(faults.count('epoll_wait', error), 2)
+
+
+# Datagram mode: every error each call can give, and short counts, at rates that hit a few
+# batches. A failed recvmmsg leaves its datagrams queued; a failed sendmmsg loses one reply
+# (EINTR excepted: it is made again); a short one sends the rest in the next call.
+DATAGRAM_FAULTS = ['recvmmsg:ENOBUFS:0.05', 'recvmmsg:ENOMEM:0.05', 'recvmmsg:EINTR:0.05',
+                   'recvmmsg:EAGAIN:0.05', 'recvmmsg:short:0.2', 'sendmmsg:ENOBUFS:0.05',
+                   'sendmmsg:ENOMEM:0.03', 'sendmmsg:EAGAIN:0.03', 'sendmmsg:EINTR:0.05',
+                   'sendmmsg:short:0.2']
+DATAGRAM_MESSAGES = [(b'1', st.WELCOME), (b'2', st.GO_OUT), (b'1\n', st.GO_OUT),
+                     (b'x' * 1100, st.GO_OUT)]  # the last one longer than --read-size: cut
+
+
+def log_lines_after_start(server):
+    """The server's stderr lines from the first `listening on` on."""
+    lines = server.stderr_lines()
+    starts = [index for index, line in enumerate(lines) if re.search(st.LISTENING_RE, line)]
+    return lines[starts[0]:] if starts else lines
+
+
+class DatagramsUnderFailures(unittest.TestCase):
+    """Datagram mode while recvmmsg and sendmmsg fail: no crash, no spin, no flood of log lines
+    (each kind of failure at most once a second for all workers), every datagram no fault hit
+    answered rightly, every descriptor back."""
+
+    SOCKETS = 8  # each sends one kind of request, so any reply it gets has one right value
+    WINDOW = 16  # datagrams in flight per socket: well within the queues
+    SECONDS = 2.0
+
+    def start(self, faults, *args, threads=2):
+        server, injected = st.start_server_with_faults(self, faults, '--type', 'dgram', *args,
+                                                       threads=threads)
+        return server, injected
+
+    def test_a_mixed_load_while_recvmmsg_and_sendmmsg_fail(self):
+        server, faults = self.start(','.join(DATAGRAM_FAULTS))
+        baseline = st.open_descriptors(server.pid)
+        sockets = []
+        for index in range(self.SOCKETS):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.addCleanup(sock.close)
+            sock.bind(('127.0.0.1', 0))
+            sockets.append((sock, DATAGRAM_MESSAGES[index % len(DATAGRAM_MESSAGES)]))
+        sent = right = wrong = 0
+        began = time.monotonic()
+        while time.monotonic() - began < self.SECONDS:
+            for sock, (request, _) in sockets:
+                for _ in range(self.WINDOW):
+                    sock.sendto(request, server.address.sockaddr)
+                sent += self.WINDOW
+            for sock, (_, expected) in sockets:
+                # A lost reply is waited for at most this long: no fault delays one longer
+                # than a socket's rest (10 ms) and a turn of the loop.
+                sock.settimeout(0.3)
+                for _ in range(self.WINDOW):
+                    try:
+                        reply = sock.recv(100)
+                    except socket.timeout:
+                        break
+                    if reply == expected:
+                        right += 1
+                    else:
+                        wrong += 1
+        elapsed = time.monotonic() - began
+        for sock, (_, expected) in sockets:  # replies still on their way: late, not lost
+            while True:
+                try:
+                    reply = sock.recv(100)
+                except socket.timeout:
+                    break
+                right += reply == expected
+                wrong += reply != expected
+        self.assertTrue(server.process.running(), server.process.output()[1])
+        # Once the faults are past, answered as before (a few tries: a reply may still be lost
+        # to an injected sendmmsg failure).
+        for request, expected in DATAGRAM_MESSAGES:
+            replies = set()
+            for _ in range(5):
+                try:
+                    replies.add(st.exchange(server.address, request, 'dgram', timeout=0.5))
+                    break
+                except socket.timeout:
+                    continue
+            self.assertEqual(replies, {expected}, request[:8])
+        share = st.cpu_share(server.pid, seconds=2.0)
+        st.wait_until(lambda: st.open_descriptors(server.pid) == baseline, timeout=10,
+                      message=f'the server back to its {baseline} descriptors')
+        lines = log_lines_after_start(server)
+        status, counters = server.stop()
+        injected = {}
+        for call, action, _ in faults.records():
+            injected[f'{call}:{action}'] = injected.get(f'{call}:{action}', 0) + 1
+        # Each sendmmsg error but EINTR costs exactly one reply; nothing else may lose one.
+        lost_to_faults = sum(count for name, count in injected.items()
+                             if name.startswith('sendmmsg:E') and name != 'sendmmsg:EINTR')
+        lost = sent - right - wrong
+        figures(self, f'{sent} datagrams from {self.SOCKETS} sockets in {elapsed:.1f} s: {right} '
+                      f'right replies, {wrong} wrong, {lost} lost ({lost_to_faults} sendmmsg '
+                      f'failures lose one each); {len(lines)} log lines while serving; idle CPU '
+                      f'{share:.1%}; descriptors back to {baseline}; counters {counters}; '
+                      f'injected {injected}')
+        self.assertEqual(status, 0, server.process.output()[1])
+        for fault in ('recvmmsg:ENOMEM', 'recvmmsg:short', 'sendmmsg:ENOBUFS', 'sendmmsg:short'):
+            self.assertGreater(injected.get(fault, 0), 0, injected)
+        self.assertEqual(wrong, 0)
+        self.assertLessEqual(lost, lost_to_faults)
+        self.assertLess(share, 0.10, f'the server used {share:.0%} of a core, idle: it spins')
+        # Two kinds of failure lines, one a second each, and the start-up and stop lines.
+        self.assertLessEqual(len(lines), 2 * (elapsed + 3) + 10, '\n'.join(lines[:40]))
+
+    def test_recvmmsg_failing_for_good_neither_spins_nor_floods_the_log(self):
+        # Every recvmmsg fails with ENOMEM: the datagrams stay queued, the socket readable.
+        server, faults = self.start('recvmmsg:ENOMEM:1.0')
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for _ in range(10):
+                sock.sendto(b'1', server.address.sockaddr)
+            share = st.cpu_share(server.pid, seconds=2.0)
+            sock.settimeout(0.2)
+            self.assertRaises(socket.timeout, sock.recv, 100)
+        lines = [line for line in log_lines_after_start(server) if 'recvmmsg' in line]
+        calls = faults.count('recvmmsg', 'ENOMEM')
+        status, counters = server.stop()
+        figures(self, f'{calls} recvmmsg calls failed in about 2.2 s (two workers), CPU '
+                      f'{share:.1%}, {len(lines)} log lines: {lines[-1:]}')
+        self.assertEqual(status, 0)
+        self.assertLess(share, 0.10, f'the server used {share:.0%} of a core: it spins')
+        self.assertGreater(len(lines), 0)
+        self.assertLessEqual(len(lines), 4)  # one a second at most, for all workers together
+        self.assertRegex(lines[-1], r'recvmmsg on 127\.0\.0\.1:\d+: .*ENOMEM.* \(\d+ failures? '
+                                    r'since the last such line\); the socket rests 10 ms$')
+        # Resting 10 ms at a time: about a hundred tries a second per worker, not a million.
+        self.assertLess(calls, 2 * 2.5 * 200)
+
+    def test_sendmmsg_failing_for_good_logs_at_most_a_line_a_second(self):
+        # Defect 9 of the hardening issue: each reply that cannot be sent is counted, and told
+        # once a second with how many, not formatted and logged one by one.
+        server, faults = self.start('sendmmsg:ENOBUFS:1.0')
+        sent = 0
+        began = time.monotonic()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            while time.monotonic() - began < 3.0:
+                for _ in range(20):
+                    sock.sendto(b'2', server.address.sockaddr)
+                sent += 20
+                time.sleep(0.01)
+            elapsed = time.monotonic() - began
+            sock.settimeout(0.2)
+            self.assertRaises(socket.timeout, sock.recv, 100)
+        # Stopping drains: what is still queued is read and its reply tried first.
+        status, counters = server.stop()
+        lines = [line for line in log_lines_after_start(server) if 'sendmmsg' in line]
+        figures(self, f'{sent} replies refused by sendmmsg over {elapsed:.1f} s: {len(lines)} '
+                      f'log lines, the last {lines[-1:]}; counters {counters}')
+        self.assertEqual(status, 0)
+        self.assertEqual(counters['errors'], counters['accepted'])
+        # All of them, unless the kernel dropped some from a full queue while the machine was
+        # busy elsewhere.
+        self.assertGreater(counters['accepted'], sent // 2)
+        self.assertGreater(len(lines), 0)
+        self.assertLessEqual(len(lines), elapsed + 2)
+        self.assertRegex(lines[-1], r' \d+ repl(y|ies) not sent since the last such line '
+                                    r'\(sendmmsg: .*ENOBUFS.*\), the last to 127\.0\.0\.1:\d+$')
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ the server goes on serving.
 
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -99,6 +100,31 @@ class Reload(unittest.TestCase):
         self.assertEqual(st.datagram_exchange(server.address, b'a-longer-password')[0], st.WELCOME)
         self.assertEqual(st.datagram_exchange(server.address, b'old')[0], st.GO_OUT)
         self.assertEqual(st.datagram_exchange(server.address, b'x' * 2000)[0], st.GO_OUT)
+
+    def test_the_datagram_reply_cap_is_kept_until_a_restart(self):
+        # One table for all workers, made at the start: a reload keeps it, and says so.
+        def answered(source):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.bind((source, 0))
+                for _ in range(20):
+                    sock.sendto(b'2', server.address.sockaddr)
+                sock.settimeout(0.5)
+                count = 0
+                try:
+                    while True:
+                        sock.recv(100)
+                        count += 1
+                except socket.timeout:
+                    return count
+
+        server = self.start('type = "dgram"\ndgram-rate = 5\npassword = "old"\n', threads=2)
+        self.assertLessEqual(answered('127.0.0.2'), 5 + 3)  # the burst, and the rate meanwhile
+        self.reload(server, 'type = "dgram"\ndgram-rate = 1000\npassword = "new"\n')
+        server.process.wait_for_line(
+            r'\bwarning reload: dgram-rate changed: it needs a restart, kept as it was$')
+        server.process.wait_for_line(RELOADED_RE)
+        self.assertEqual(st.datagram_exchange(server.address, b'new')[0], st.WELCOME)
+        self.assertLessEqual(answered('127.0.0.4'), 5 + 3)
 
     def test_a_broken_file_changes_nothing(self):
         server = self.start('password = "kept"\ntimeout = "5s"\n')

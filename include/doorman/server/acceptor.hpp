@@ -32,7 +32,8 @@ class Acceptor {
  public:
   Acceptor(loop::EventLoop& loop, Admission& admission, Counters& counters, const Log& log);
 
-  // Registers a listening socket; `shared` ones (Unix) wake one worker per event. Not `polled`:
+  // Registers a listening socket, or a datagram socket (only so that pause() can rest it);
+  // `shared` ones (Unix, or passed by socket activation) wake one worker per event. Not `polled`:
   // another engine learns of its connections (io_uring's multishot accept), and only calls
   // accept_batch when that fails, to shed or rest as epoll's does.
   Result<void> watch(int listener, bool shared, uint64_t token, std::string address,
@@ -54,8 +55,13 @@ class Acceptor {
   void closed() noexcept;
   // Whether the last accept_batch closed a connection for want of a descriptor.
   bool shed_any() const noexcept { return shed_any_; }
-  // Rests the listener until a connection closes or the pause ends (see next_resume()).
-  void pause(int listener, loop::Clock::time_point now);
+  // How long a listener rests when no descriptor can be had even by freeing the reserve
+  // (another thread took the slot), or after an accept error: the queue waits, the loop does
+  // not spin. A close resumes it sooner.
+  static constexpr loop::Clock::duration kPause = std::chrono::milliseconds(100);
+  // Rests the listener (or a datagram socket registered with watch()) until a connection
+  // closes or `rest` has passed (see next_resume()).
+  void pause(int listener, loop::Clock::time_point now, loop::Clock::duration rest = kPause);
 
   // Draining: no more readiness for any listener; the connections already queued are still
   // taken, by accept_batch until queue_emptied().

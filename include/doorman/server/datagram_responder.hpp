@@ -3,10 +3,12 @@
 // sendmmsg). Each datagram is one request; the reply goes back to its sender — unless the
 // sender is the server itself or the datagram is itself a reply (no reply loops), or the sender
 // has had its share of replies (--dgram-rate). The only state per client is that share, in a
-// table of fixed size. Thread of the worker that owns it.
+// table of fixed size that all workers share (DatagramResponder::Shared). Thread of the worker
+// that owns it.
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,6 +20,7 @@
 #include "doorman/server/counters.hpp"
 #include "doorman/server/datagram_guard.hpp"
 #include "doorman/server/log.hpp"
+#include "doorman/server/rate_limiter.hpp"
 #include "doorman/server/reply_budget.hpp"
 #include "doorman/server/settings.hpp"
 
@@ -25,8 +28,34 @@ namespace doorman::server {
 
 class DatagramResponder {
  public:
-  DatagramResponder(const Config& config, const Settings& settings, Counters& counters,
-                    const Log& log);
+  // What every worker's responder shares: one reply budget per source address for them all
+  // (the kernel spreads one host's datagrams over the workers by source port), and the gates
+  // that keep each kind of flood line to one a second between them. Made once, before the
+  // workers, for the life of the process (--dgram-rate needs a restart).
+  struct Shared {
+    explicit Shared(const Config& config);
+
+    std::optional<ReplyBudget> budget;  // none with --dgram-rate 0
+    bool budget_for_local_senders;      // --dgram-rate given: loopback and Unix senders too
+    RateLimiter over_rate_lines;
+    RateLimiter loop_lines;
+    RateLimiter receive_failure_lines;
+    RateLimiter send_failure_lines;
+  };
+
+  // What serve() asks of the worker.
+  enum class Next {
+    carry_on,
+    // The socket failed in a way that waiting for the next event would repeat at once (ENOMEM,
+    // ENOBUFS): stop watching it for a moment, or the worker spins.
+    rest,
+  };
+
+  // How long a socket rests after Next::rest: short, so that few datagrams wait, yet long
+  // enough that a socket failing for good costs next to no CPU.
+  static constexpr loop::Clock::duration kRestAfterFailure = std::chrono::milliseconds(10);
+
+  DatagramResponder(Shared& shared, const Settings& settings, Counters& counters, const Log& log);
 
   // A reload's password and read size (B5), for the datagrams read from now on. Between
   // batches only.
@@ -34,14 +63,15 @@ class DatagramResponder {
 
   // Answers what `fd` holds now, a bounded number of batches per call so one busy socket
   // cannot starve the loop's other work.
-  void serve(int fd);
+  Next serve(int fd);
   // Answers what `fd` holds until it is empty (bounded): the last turn of a draining server.
   void serve_until_empty(int fd);
 
  private:
   static constexpr size_t kBatch = 32;
-  // Returns how many datagrams it read (0 when the socket is empty).
-  size_t serve_batch(int fd);
+  // How many datagrams it read: 0 when the socket is empty or failed (then `failed` is set
+  // when it is worth a rest).
+  size_t serve_batch(int fd, bool& failed);
   // False when the datagram must go unanswered (counted and, at most once a second, logged).
   // `whole` is the datagram, empty when it was cut.
   bool may_answer(const SocketAddress& sender, std::string_view whole, const SocketAddress& local,
@@ -52,17 +82,18 @@ class DatagramResponder {
   // its socket accepts it; a group (broadcast, multicast) destination leaves the choice to the
   // kernel.
   void answer_from(const Destination& destination, msghdr& reply, size_t slot);
+  // Counted always; logged at most once a second for all workers together, and only then
+  // formatted (under overload these are the common case).
   void note_send_failure(const msghdr& reply, int code, loop::Clock::time_point now);
-  void log_error(const char* operation, int fd, int code) const;
+  void note_receive_failure(int fd, int code, loop::Clock::time_point now);
 
   size_t read_size_;
   size_t slot_size_;  // bytes received per datagram: read_size_, or a whole reply if longer
   std::string password_;
+  Shared& shared_;
   Counters& counters_;
   const Log& log_;
-  std::optional<ReplyBudget> budget_;  // none with --dgram-rate 0
-  bool budget_for_local_senders_;      // --dgram-rate given: loopback and Unix senders too
-  std::vector<char> buffers_;          // kBatch requests of slot_size_ bytes
+  std::vector<char> buffers_;  // kBatch requests of slot_size_ bytes
   std::vector<iovec> request_iov_;
   std::vector<mmsghdr> requests_;
   std::vector<SocketAddress> senders_;
@@ -73,17 +104,6 @@ class DatagramResponder {
   std::vector<char> request_control_;
   std::vector<char> reply_control_;
   std::vector<std::pair<int, SocketAddress>> locals_;  // one per socket served
-
-  // Log lines that a flood would otherwise repeat for every datagram: one a second at most,
-  // with how many happened since the last.
-  struct Throttled {
-    loop::Clock::time_point next_line{};
-    uint64_t since_line = 0;
-    bool due(loop::Clock::time_point now) noexcept;
-  };
-  Throttled over_rate_;
-  Throttled loops_;
-  Throttled send_failures_;
 };
 
 }  // namespace doorman::server

@@ -43,10 +43,13 @@ namespace doorman::server {
 
 class Worker {
  public:
-  // `settings` must outlive the worker, as every Settings posted later must.
+  // `settings` must outlive the worker, as every Settings posted later must; so must
+  // `datagrams`, what all workers share in datagram mode (nullptr in stream mode).
   static Result<std::unique_ptr<Worker>> create(const Config& config, const Settings& settings,
                                                 std::vector<Listeners::Served> listeners,
-                                                Admission& admission, const Log& log);
+                                                Admission& admission,
+                                                DatagramResponder::Shared* datagrams,
+                                                const Log& log);
 
   // Serves until stop(), or until a drain has finished; an error is one the loop cannot go on
   // from (epoll itself failing).
@@ -66,7 +69,7 @@ class Worker {
 
  private:
   Worker(const Config& config, const Settings& settings, loop::EventLoop loop, Admission& admission,
-         const Log& log);
+         DatagramResponder::Shared* datagrams, const Log& log);
   void pick_up_settings();
   void adopt(const Settings& settings);
 

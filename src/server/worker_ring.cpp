@@ -51,6 +51,11 @@ constexpr size_t kRingBufferSize = (proto::kMaxProxyHeader + kLargestReadSize + 
 // of them share: the kernel may write into it for several at once, and nothing ever reads it.
 constexpr unsigned kDiscardSize = 16 * 1024;
 
+// A completion that did nothing and says so (EINTR, EAGAIN): the operation is issued again.
+bool interrupted(int result) {
+  return result == -EINTR || result == -EAGAIN;
+}
+
 unsigned ring_buffers(const Config& config) {
   const size_t per_worker = config.max_connections / std::max(config.threads, 1U);
   return std::bit_ceil(
@@ -183,9 +188,10 @@ void Worker::ring_admitted(int fd) {
 void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
   Connection& connection = slot(fd);
   --connection.in_flight;
-  if (connection.state == ConnectionState::closed || cqe.res == -ENOBUFS) {
+  if (connection.state == ConnectionState::closed || cqe.res == -ENOBUFS || interrupted(cqe.res)) {
     // Closed: cancelled, or completed before the cancel. Out of buffers: tried again once this
-    // turn's completions have given theirs back.
+    // turn's completions have given theirs back. Interrupted: tried again, as the epoll engine's
+    // reads are, rather than taken for the client's failure (request_read would close).
     ring_->give_back(cqe);
     if (connection.state == ConnectionState::closed) {
       if (connection.in_flight == 0) release(fd, 0);
@@ -226,7 +232,9 @@ void Worker::ring_sent(int fd, int result) {
     if (connection.in_flight == 0) release(fd, 0);
     return;
   }
-  reply_progress(fd, result);
+  // Interrupted: the same rest sent again, as the epoll engine's send is (reply_progress would
+  // take EINTR for the client's failure and close).
+  if (!interrupted(result)) reply_progress(fd, result);
   keep_going(fd);
 }
 

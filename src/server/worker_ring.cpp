@@ -263,6 +263,10 @@ void Worker::keep_going(int fd, bool just_accepted) {
       return;
     }
     case ConnectionState::sending_reply: {
+      // From reply_sent: after a short send, the rest. No test reaches that here: the reply
+      // (18 bytes at most) is the first thing sent on the socket, and the kernel takes it whole
+      // into even the smallest send buffer; the fault shim that cuts the epoll engine's sends
+      // short (test_server_injected_faults) interposes libc, which io_uring does not call.
       const std::string_view rest =
           proto::reply_for(connection.verdict).substr(connection.reply_sent);
       io_uring_sqe& sqe = ring_->next();

@@ -164,6 +164,7 @@ class Worker {
 
   // --engine io_uring (stream only), made by run() on the worker's own thread.
   std::optional<loop::Ring> ring_;
+  std::vector<char> ring_discard_;  // what lingering connections' receives throw away
   struct RingListener {
     int fd;
     bool armed;  // its multishot accept is in the kernel

@@ -173,7 +173,9 @@ Connection& Worker::open_slot(int fd) {
   const auto index = static_cast<size_t>(fd);
   if (index >= connections_.size()) {
     // Descriptors are dense from 0: grow to cover this one, with room for its neighbours.
-    connections_.resize(std::max(index + 1 + (index + 1) / 2, size_t{64}));
+    const size_t size = std::max(index + 1 + (index + 1) / 2, size_t{64});
+    connections_.resize(size);
+    if (config_.proxy_protocol) proxied_.resize(size);
   }
   Connection& connection = connections_[index];
   connection = Connection{};
@@ -244,7 +246,8 @@ void Worker::close_connection(int fd) noexcept {
   const uint8_t in_flight = connection.in_flight;
   const bool sending = connection.state == ConnectionState::sending_reply;
   connection = Connection{};
-  if (config_.proxy_protocol) proxied_.erase(fd);
+  // Gives back what an incomplete header held, and forgets the source for the next client.
+  if (config_.proxy_protocol) proxied(fd) = Proxied{};
   --open_;
   // io_uring: admitted again once the descriptor is closed (release), not before.
   if (ring_) return release(fd, in_flight, sending);

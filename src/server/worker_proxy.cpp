@@ -59,7 +59,7 @@ std::optional<SocketAddress> source_of(const proto::ProxyHeader& header) {
 }  // namespace
 
 // accepting, reading_proxy_header (--proxy-protocol): the PROXY header, and the request if it
-// came in the same read. The header's bytes so far are kept apart (proxied_), so that it may
+// came in the same read. The header's bytes so far are kept apart (Proxied), so that it may
 // arrive in any number of pieces, all within the request's deadline from the accept.
 void Worker::read_proxy_header(int fd) {
   const size_t pending = restore_proxy_header(fd);
@@ -75,7 +75,7 @@ void Worker::read_proxy_header(int fd) {
 // The header's bytes so far, back at the start of the scratch buffer: how many.
 size_t Worker::restore_proxy_header(int fd) {
   if (slot(fd).state == ConnectionState::accepting) return 0;
-  const std::string& pending = proxied_[fd].pending;  // less than kMaxProxyHeader: parsed so
+  const std::string& pending = proxied(fd).pending;  // less than kMaxProxyHeader: parsed so
   std::memcpy(scratch_.data(), pending.data(), pending.size());
   return pending.size();
 }
@@ -85,7 +85,7 @@ size_t Worker::restore_proxy_header(int fd) {
 void Worker::proxy_header_read(int fd, size_t pending, ssize_t result) {
   Connection& connection = slot(fd);
   const bool first = connection.state == ConnectionState::accepting;
-  Proxied* proxied = first ? nullptr : &proxied_[fd];
+  Proxied& kept = proxied(fd);
   const ssize_t got = result;
   if (got == 0) {
     return refuse_proxy_header(
@@ -109,17 +109,16 @@ void Worker::proxy_header_read(int fd, size_t pending, ssize_t result) {
   const proto::ProxyParse parse = proto::parse_proxy_header(received);
   if (parse.status == proto::ProxyParseStatus::invalid)
     return refuse_proxy_header(fd, parse.reason);
-  if (proxied == nullptr) proxied = &proxied_[fd];
   if (parse.status == proto::ProxyParseStatus::need_more) {
-    proxied->pending.assign(received);
+    kept.pending.assign(received);
     if (!first) return;
     if (!watch(fd, Interest::input)) return;
     connection.state = ConnectionState::reading_proxy_header;
     requests_.push_back(fd, now_);
     return;
   }
-  proxied->pending = std::string();  // gives the memory back: the entry may live on
-  proxied->source = source_of(parse.header);
+  kept.pending = std::string();  // gives the memory back now, not at the close
+  kept.source = source_of(parse.header);
   // The request is what follows the header: judged now if any came with it, else awaited
   // within the same deadline.
   const std::string_view request = received.substr(parse.header.length);
@@ -143,10 +142,7 @@ void Worker::refuse_proxy_header(int fd, std::string_view reason) {
 }
 
 std::string Worker::peer_name(int fd) const {
-  if (config_.proxy_protocol) {
-    const auto found = proxied_.find(fd);
-    if (found != proxied_.end() && found->second.source) return found->second.source->to_string();
-  }
+  if (config_.proxy_protocol && proxied(fd).source) return proxied(fd).source->to_string();
   return socket_peer_name(fd);
 }
 

@@ -249,8 +249,7 @@ void Worker::keep_going(int fd, bool just_accepted) {
       length = static_cast<unsigned>(settings_->read_size + 1);
       break;
     case ConnectionState::reading_proxy_header: {
-      const auto found = proxied_.find(fd);
-      const size_t pending = found == proxied_.end() ? 0 : found->second.pending.size();
+      const size_t pending = proxied(fd).pending.size();
       length = static_cast<unsigned>(proto::kMaxProxyHeader + settings_->read_size + 1 - pending);
       break;
     }

@@ -21,7 +21,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "doorman/loop/deadline_list.hpp"
@@ -68,6 +67,14 @@ class Worker {
   const Counters& counters() const noexcept { return counters_; }
 
  private:
+  // --proxy-protocol only, apart from the slot so that it stays small for every connection:
+  // what one connection has received of an incomplete PROXY header (less than kMaxProxyHeader
+  // bytes), and the source the header named, for log lines. Cleared at the close.
+  struct Proxied {
+    std::string pending;
+    std::optional<SocketAddress> source;
+  };
+
   Worker(const Config& config, const Settings& settings, loop::EventLoop loop, Admission& admission,
          DatagramResponder::Shared* datagrams, const Log& log);
   void pick_up_settings();
@@ -120,6 +127,8 @@ class Worker {
 
   Connection& slot(int fd) noexcept { return connections_[static_cast<size_t>(fd)]; }
   Connection& open_slot(int fd);
+  Proxied& proxied(int fd) noexcept { return proxied_[static_cast<size_t>(fd)]; }
+  const Proxied& proxied(int fd) const noexcept { return proxied_[static_cast<size_t>(fd)]; }
   int next_timeout_ms() const noexcept;
 
   const Config& config_;
@@ -145,14 +154,9 @@ class Worker {
   // The request is read into this one buffer, so a waiting connection owns nothing but its slot.
   std::vector<char> scratch_;
   std::vector<Connection> connections_;  // indexed by descriptor
-  // --proxy-protocol only, so the slot stays small for every connection: what one connection
-  // has received of an incomplete PROXY header (less than kMaxProxyHeader bytes), and the
-  // source the header named, for log lines. An entry lives from its first use to the close.
-  struct Proxied {
-    std::string pending;
-    std::optional<SocketAddress> source;
-  };
-  std::unordered_map<int, Proxied> proxied_;
+  // --proxy-protocol only, indexed by descriptor as the slots are and grown with them
+  // (open_slot), so that no connection allocates an entry; empty without the option.
+  std::vector<Proxied> proxied_;
   // Waiting for the request, or for the client to take its reply (--timeout from the accept).
   // One list per length, since a reload may change it while connections wait.
   using DeadlineLists =

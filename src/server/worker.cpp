@@ -243,14 +243,13 @@ void Worker::close_connection(int fd) noexcept {
     case ConnectionState::accepting:
       break;
   }
-  const uint8_t in_flight = connection.in_flight;
-  const bool sending = connection.state == ConnectionState::sending_reply;
-  connection = Connection{};
   // Gives back what an incomplete header held, and forgets the source for the next client.
   if (config_.proxy_protocol) proxied(fd) = Proxied{};
   --open_;
-  // io_uring: admitted again once the descriptor is closed (release), not before.
-  if (ring_) return release(fd, in_flight, sending);
+  // io_uring: the slot says what is in flight, to be cancelled before the close; admitted
+  // again once the descriptor is closed (release), not before.
+  if (ring_) return release(fd);
+  connection = Connection{};
   // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
   ::close(fd);
   acceptor_.closed();

@@ -69,23 +69,23 @@ void Worker::read_proxy_header(int fd) {
   do {
     got = ::recv(fd, scratch_.data() + pending, wanted, 0);
   } while (got < 0 && errno == EINTR);
-  proxy_header_read(fd, pending, got >= 0 ? got : -errno);
+  proxy_header_read(fd, got >= 0 ? got : -errno);
 }
 
 // The header's bytes so far, back at the start of the scratch buffer: how many.
 size_t Worker::restore_proxy_header(int fd) {
-  if (slot(fd).state == ConnectionState::accepting) return 0;
   const std::string& pending = proxied(fd).pending;  // less than kMaxProxyHeader: parsed so
   std::memcpy(scratch_.data(), pending.data(), pending.size());
   return pending.size();
 }
 
-// What a read after the `pending` bytes of the header brought: `result` more bytes in the
-// scratch buffer after them, or -errno.
-void Worker::proxy_header_read(int fd, size_t pending, ssize_t result) {
+// What a read after the header's bytes kept so far (restored at the start of the scratch
+// buffer) brought: `result` more bytes in the scratch buffer after them, or -errno.
+void Worker::proxy_header_read(int fd, ssize_t result) {
   Connection& connection = slot(fd);
   const bool first = connection.state == ConnectionState::accepting;
   Proxied& kept = proxied(fd);
+  const size_t pending = kept.pending.size();
   const ssize_t got = result;
   if (got == 0) {
     return refuse_proxy_header(

@@ -175,14 +175,9 @@ void Worker::ring_accepted(int listener, const io_uring_cqe& cqe) {
   if (no_descriptors && batch.empty() && !acceptor_.shed_any()) acceptor_.pause(listener, now_);
 }
 
-// Under io_uring a connection starts waiting at once: its first receive completes in the same
-// io_uring_enter when the request has come with the handshake.
 void Worker::ring_admitted(int fd) {
-  Connection& connection = open_slot(fd);
-  connection.state = config_.proxy_protocol ? ConnectionState::reading_proxy_header
-                                            : ConnectionState::waiting_request;
-  requests_.push_back(fd, now_);
-  keep_going(fd, true);
+  open_slot(fd);
+  keep_going(fd);
 }
 
 void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
@@ -194,7 +189,7 @@ void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
     // reads are, rather than taken for the client's failure (request_read would close).
     ring_->give_back(cqe);
     if (connection.state == ConnectionState::closed) {
-      if (connection.in_flight == 0) release(fd, 0);
+      if (connection.in_flight == 0) release(fd);
     } else {
       keep_going(fd);
     }
@@ -210,7 +205,7 @@ void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
       const size_t pending = restore_proxy_header(fd);
       const size_t taken = std::min(bytes.size(), scratch_.size() - pending);
       std::memcpy(scratch_.data() + pending, bytes.data(), taken);
-      proxy_header_read(fd, pending, cqe.res < 0 ? result : static_cast<ssize_t>(taken));
+      proxy_header_read(fd, cqe.res < 0 ? result : static_cast<ssize_t>(taken));
       break;
     }
     case ConnectionState::lingering:
@@ -229,7 +224,7 @@ void Worker::ring_sent(int fd, int result) {
   Connection& connection = slot(fd);
   --connection.in_flight;
   if (connection.state == ConnectionState::closed) {
-    if (connection.in_flight == 0) release(fd, 0);
+    if (connection.in_flight == 0) release(fd);
     return;
   }
   // Interrupted: the same rest sent again, as the epoll engine's send is (reply_progress would
@@ -239,9 +234,17 @@ void Worker::ring_sent(int fd, int result) {
 }
 
 // Issues the operation the connection's state waits on, if none is in flight.
-void Worker::keep_going(int fd, bool just_accepted) {
+void Worker::keep_going(int fd) {
   Connection& connection = slot(fd);
   if (connection.in_flight != 0) return;
+  // Under io_uring a connection starts waiting at once: its first receive completes in the
+  // same io_uring_enter when the request has come with the handshake.
+  const bool just_accepted = connection.state == ConnectionState::accepting;
+  if (just_accepted) {
+    connection.state = config_.proxy_protocol ? ConnectionState::reading_proxy_header
+                                              : ConnectionState::waiting_request;
+    requests_.push_back(fd, now_);
+  }
   unsigned length = 0;
   switch (connection.state) {
     case ConnectionState::waiting_request:
@@ -275,7 +278,7 @@ void Worker::keep_going(int fd, bool just_accepted) {
       return;
     }
     case ConnectionState::closed:
-    case ConnectionState::accepting:
+    case ConnectionState::accepting:  // left above
       return;
   }
   io_uring_sqe& sqe = ring_->next();

@@ -89,7 +89,7 @@ class Worker {
   void request_read(int fd, ssize_t result, const char* data);
   void read_proxy_header(int fd);
   size_t restore_proxy_header(int fd);
-  void proxy_header_read(int fd, size_t pending, ssize_t result);
+  void proxy_header_read(int fd, ssize_t result);
   void judge_request(int fd, std::string_view received, size_t got);
   void refuse_proxy_header(int fd, std::string_view reason);
   void send_reply(int fd);
@@ -117,8 +117,8 @@ class Worker {
   void ring_admitted(int fd);
   void ring_received(int fd, const io_uring_cqe& cqe);
   void ring_sent(int fd, int result);
-  void keep_going(int fd, bool just_accepted = false);
-  void release(int fd, uint8_t in_flight, bool sending = false) noexcept;
+  void keep_going(int fd);
+  void release(int fd) noexcept;
   void stop_accepting_ring();
   void finish_ring() noexcept;
 

@@ -209,6 +209,32 @@ void Worker::on_event(int fd) {
   }
 }
 
+// Into a state that waits (reading_proxy_header, waiting_request, sending_reply, lingering):
+// what epoll watches, the deadline list and the state, written once for every edge. Staying in
+// the state changes nothing. If epoll fails the connection is closed, from the state it was in.
+void Worker::enter(int fd, ConnectionState next) {
+  Connection& connection = slot(fd);
+  if (!watch(fd, next == ConnectionState::sending_reply ? Interest::output : Interest::input)) {
+    return;
+  }
+  switch (next) {
+    case ConnectionState::reading_proxy_header:
+    case ConnectionState::waiting_request:
+    case ConnectionState::sending_reply:
+      // The request's deadline runs from the accept, whatever the connection waits for next.
+      if (connection.state == ConnectionState::accepting) requests_.push_back(fd, now_);
+      break;
+    case ConnectionState::lingering:
+      requests_.remove(fd);
+      lingering_.push_back(fd, now_);
+      break;
+    case ConnectionState::closed:
+    case ConnectionState::accepting:
+      break;  // open_slot and close_connection
+  }
+  connection.state = next;
+}
+
 bool Worker::watch(int fd, Interest wanted) {
   // io_uring: the operation the new state wants is issued once the event is handled.
   if (ring_) return true;

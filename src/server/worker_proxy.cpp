@@ -82,8 +82,6 @@ size_t Worker::restore_proxy_header(int fd) {
 // What a read after the header's bytes kept so far (restored at the start of the scratch
 // buffer) brought: `result` more bytes in the scratch buffer after them, or -errno.
 void Worker::proxy_header_read(int fd, ssize_t result) {
-  Connection& connection = slot(fd);
-  const bool first = connection.state == ConnectionState::accepting;
   Proxied& kept = proxied(fd);
   const size_t pending = kept.pending.size();
   const ssize_t got = result;
@@ -99,11 +97,7 @@ void Worker::proxy_header_read(int fd, ssize_t result) {
       }
       return close_connection(fd);
     }
-    if (!first) return;  // a spurious wake-up
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::reading_proxy_header;
-    requests_.push_back(fd, now_);
-    return;
+    return enter(fd, ConnectionState::reading_proxy_header);  // or a spurious wake-up
   }
   const std::string_view received(scratch_.data(), pending + static_cast<size_t>(got));
   const proto::ProxyParse parse = proto::parse_proxy_header(received);
@@ -111,11 +105,7 @@ void Worker::proxy_header_read(int fd, ssize_t result) {
     return refuse_proxy_header(fd, parse.reason);
   if (parse.status == proto::ProxyParseStatus::need_more) {
     kept.pending.assign(received);
-    if (!first) return;
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::reading_proxy_header;
-    requests_.push_back(fd, now_);
-    return;
+    return enter(fd, ConnectionState::reading_proxy_header);
   }
   kept.pending = std::string();  // gives the memory back now, not at the close
   kept.source = source_of(parse.header);
@@ -123,11 +113,7 @@ void Worker::proxy_header_read(int fd, ssize_t result) {
   // within the same deadline.
   const std::string_view request = received.substr(parse.header.length);
   if (!request.empty()) return judge_request(fd, request, request.size());
-  if (first) {
-    if (!watch(fd, Interest::input)) return;
-    requests_.push_back(fd, now_);
-  }
-  connection.state = ConnectionState::waiting_request;
+  enter(fd, ConnectionState::waiting_request);
 }
 
 // Never judged, never answered: what came is not a request from a balancer we can trust.

@@ -241,9 +241,8 @@ void Worker::keep_going(int fd) {
   // same io_uring_enter when the request has come with the handshake.
   const bool just_accepted = connection.state == ConnectionState::accepting;
   if (just_accepted) {
-    connection.state = config_.proxy_protocol ? ConnectionState::reading_proxy_header
-                                              : ConnectionState::waiting_request;
-    requests_.push_back(fd, now_);
+    enter(fd, config_.proxy_protocol ? ConnectionState::reading_proxy_header
+                                     : ConnectionState::waiting_request);
   }
   unsigned length = 0;
   switch (connection.state) {

@@ -103,6 +103,7 @@ class Worker {
   // Transitions' side effects.
   void reply(int fd, proto::Verdict verdict, bool overflowed);
   void replied(int fd);
+  void enter(int fd, ConnectionState next);
   bool watch(int fd, Interest wanted);
 
   // The io_uring engine (worker_ring.cpp): the same states, lists and transitions, with one

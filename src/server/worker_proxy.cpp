@@ -15,10 +15,6 @@
 namespace doorman::server {
 namespace {
 
-bool would_block(int code) {
-  return code == EAGAIN || code == EWOULDBLOCK;
-}
-
 // Only for log lines: the address is asked for when a line is written, never on the fast path.
 std::string socket_peer_name(int fd) {
   auto peer = SocketAddress::peer_of(fd);

@@ -14,10 +14,6 @@ namespace {
 // that floods cannot keep the loop to itself.
 constexpr int kDiscardReadsPerWakeUp = 16;
 
-bool would_block(int code) {
-  return code == EAGAIN || code == EWOULDBLOCK;
-}
-
 }  // namespace
 
 void Worker::reply(int fd, proto::Verdict verdict, bool overflowed) {

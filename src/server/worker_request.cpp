@@ -9,13 +9,6 @@
 #include "doorman/server/worker.hpp"
 
 namespace doorman::server {
-namespace {
-
-bool would_block(int code) {
-  return code == EAGAIN || code == EWOULDBLOCK;
-}
-
-}  // namespace
 
 // accepting, waiting_request: the request, else wait for it.
 void Worker::read_request(int fd) {

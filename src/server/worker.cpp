@@ -13,22 +13,14 @@
 
 #include "doorman/net/socket_address.hpp"
 #include "doorman/proto/proxy_header.hpp"
+#include "doorman/server/worker_tag.hpp"
 
 namespace doorman::server {
 namespace {
 
-// A registration's token: what the descriptor is, and the descriptor.
-enum class Kind : uint32_t { stream_listener = 1, datagram_socket = 2, connection = 3 };
-
-constexpr uint64_t token(Kind kind, int fd) {
-  return (uint64_t{static_cast<uint32_t>(kind)} << 32) | static_cast<uint32_t>(fd);
-}
-constexpr Kind kind_of(uint64_t token) {
-  return static_cast<Kind>(token >> 32);
-}
-constexpr int fd_of(uint64_t token) {
-  return static_cast<int>(token & 0xffffffffU);
-}
+using worker_tag::fd_of;
+using worker_tag::Kind;
+using worker_tag::tag;
 
 constexpr size_t kScratchFloor = 16 * 1024;
 
@@ -72,7 +64,7 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Setti
   for (const Listeners::Served& listener : listeners) {
     // Datagram sockets too: the acceptor rests a socket that keeps failing (pause()). A shared
     // socket is watched with EPOLLEXCLUSIVE: it wakes one worker per datagram, not all.
-    auto watched = worker->acceptor_.watch(listener.fd, listener.shared, token(kind, listener.fd),
+    auto watched = worker->acceptor_.watch(listener.fd, listener.shared, tag(kind, listener.fd),
                                            listener.address, !ring);
     if (!watched) return std::move(watched).error();
     worker->listeners_.push_back(listener.fd);
@@ -140,13 +132,13 @@ Result<void> Worker::run_epoll() {
     if (!ready) return ready.error();
     now_ = loop::Clock::now();
     for (const epoll_event& event : *ready) {
-      const uint64_t tag = event.data.u64;
-      if (tag == loop::EventLoop::kWakeToken) {
+      const uint64_t token = event.data.u64;
+      if (token == loop::EventLoop::kWakeToken) {
         loop_.clear_wake();
         continue;
       }
-      const int fd = fd_of(tag);
-      switch (kind_of(tag)) {
+      const int fd = fd_of(token);
+      switch (worker_tag::what_of<Kind>(token)) {
         case Kind::stream_listener:
           pick_up_settings();
           for (const int connection : acceptor_.accept_batch(fd, now_))
@@ -241,9 +233,9 @@ bool Worker::watch(int fd, Interest wanted) {
   Connection& connection = slot(fd);
   if (connection.interest == wanted) return true;
   const uint32_t events = wanted == Interest::output ? EPOLLOUT : EPOLLIN;
-  const uint64_t tag = token(Kind::connection, fd);
-  auto done = connection.interest == Interest::none ? loop_.add(fd, events, tag)
-                                                    : loop_.modify(fd, events, tag);
+  const uint64_t token = tag(Kind::connection, fd);
+  auto done = connection.interest == Interest::none ? loop_.add(fd, events, token)
+                                                    : loop_.modify(fd, events, token);
   if (done) {
     connection.interest = wanted;
     return true;

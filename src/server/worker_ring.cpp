@@ -21,16 +21,15 @@
 #include <cstring>
 
 #include "doorman/proto/proxy_header.hpp"
-#include "doorman/server/ring_tag.hpp"
 #include "doorman/server/worker.hpp"
+#include "doorman/server/worker_tag.hpp"
 
 namespace doorman::server {
 namespace {
 
-using ring_tag::fd_of;
-using ring_tag::Op;
-using ring_tag::op_of;
-using ring_tag::tag;
+using worker_tag::fd_of;
+using worker_tag::Op;
+using worker_tag::tag;
 
 constexpr unsigned kRingEntries = 1024;
 // Receive buffers per worker: one per connection the worker may hold, between these bounds (a
@@ -127,7 +126,7 @@ void Worker::arm_listeners() {
 
 void Worker::on_completion(const io_uring_cqe& cqe) {
   const int fd = fd_of(cqe.user_data);
-  switch (op_of(cqe.user_data)) {
+  switch (worker_tag::what_of<Op>(cqe.user_data)) {
     case Op::accept:
       return ring_accepted(fd, cqe);
     case Op::wake:

@@ -4,13 +4,13 @@
 // reused while a completion for it may still come.
 #include <unistd.h>
 
-#include "doorman/server/ring_tag.hpp"
 #include "doorman/server/worker.hpp"
+#include "doorman/server/worker_tag.hpp"
 
 namespace doorman::server {
 
-using ring_tag::Op;
-using ring_tag::tag;
+using worker_tag::Op;
+using worker_tag::tag;
 
 // The descriptor of a connection being closed: closed now if nothing is in flight, else what
 // its state had in flight (a send in sending_reply, else a receive) cancelled first; its

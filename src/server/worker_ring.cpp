@@ -203,7 +203,8 @@ void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
     case ConnectionState::reading_proxy_header: {
       const size_t pending = restore_proxy_header(fd);
       const size_t taken = std::min(bytes.size(), scratch_.size() - pending);
-      std::memcpy(scratch_.data() + pending, bytes.data(), taken);
+      // An EOF or an error brings no buffer, and memcpy must not be given its null pointer.
+      if (taken > 0) std::memcpy(scratch_.data() + pending, bytes.data(), taken);
       proxy_header_read(fd, cqe.res < 0 ? result : static_cast<ssize_t>(taken));
       break;
     }

@@ -30,10 +30,6 @@ Failure unreachable(std::string message) {
   return {EX_UNAVAILABLE, std::move(message)};
 }
 
-Failure system_failure(const Error& error) {
-  return {EX_OSERR, error.message()};
-}
-
 bool is_loopback(const SocketAddress& address) {
   if (address.is_unix()) return true;
   if (address.family() == AF_INET) {

@@ -14,10 +14,6 @@
 namespace doorman::client {
 namespace {
 
-Failure system_failure(const Error& error) {
-  return {EX_OSERR, error.message()};
-}
-
 // "Connection refused (ECONNREFUSED)": the system's own words, as the tutorial's users see them
 // from Python.
 std::string system_reason(const Error& error) {

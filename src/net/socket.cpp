@@ -48,7 +48,7 @@ int poll_timeout_ms(Duration timeout) {
 // recv and send on a socket with settimeout() report expiry as EAGAIN; the tutorial calls it a
 // timeout, and so do we.
 int timeout_errno(int code) {
-  return code == EAGAIN || code == EWOULDBLOCK ? ETIMEDOUT : code;
+  return would_block(code) ? ETIMEDOUT : code;
 }
 
 }  // namespace

@@ -216,10 +216,9 @@ const SocketAddress& DatagramResponder::local_address(int fd) {
   for (const auto& [known, address] : locals_) {
     if (known == fd) return address;
   }
-  SocketAddress local;
-  socklen_t size = SocketAddress::capacity();
-  if (::getsockname(fd, local.data(), &size) == 0) local.resize(size);
-  return locals_.emplace_back(fd, local).second;
+  // Should the kernel not say, an empty address: no sender matches it as the server's own.
+  auto local = SocketAddress::local_of(fd);
+  return locals_.emplace_back(fd, local ? *local : SocketAddress()).second;
 }
 
 void DatagramResponder::answer_from(const Destination& destination, msghdr& reply, size_t slot) {

@@ -21,10 +21,6 @@ constexpr auto kLinger = std::chrono::seconds(1);
 constexpr auto kAcceptPause = std::chrono::milliseconds(200);
 constexpr size_t kAcceptsPerWakeUp = 64;
 
-bool would_block(int code) {
-  return code == EAGAIN || code == EWOULDBLOCK;
-}
-
 double unix_seconds_now() {
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
   return std::chrono::duration<double>(since_epoch).count();

@@ -93,7 +93,7 @@ Failure cannot_start(const Error& error) {
   if (operation == "bind" || operation == "resolve" || operation == "listen") {
     return {EX_UNAVAILABLE, error.message()};
   }
-  return {EX_OSERR, error.message()};
+  return system_failure(error);
 }
 
 // The --metrics endpoint, bound before anything is served (or the socket an upgrade handed
@@ -282,7 +282,7 @@ Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,
   }
 
   for (auto& failure : failures) {
-    if (failure) return Failure{EX_OSERR, failure->message()};
+    if (failure) return system_failure(*failure);
   }
   const CounterValues total = add_up(workers);
   if (total.dropped_loop + total.dropped_over_rate > 0) {

@@ -29,7 +29,7 @@ Result<std::vector<Passed>, Failure> take_passed() {
   char** names = nullptr;
   const int count = ::sd_listen_fds_with_names(1, &names);
   if (count < 0) {
-    return Failure{EX_OSERR, Error("take passed sockets", "LISTEN_FDS", -count).message()};
+    return system_failure(Error("take passed sockets", "LISTEN_FDS", -count));
   }
   std::vector<Passed> passed;
   for (int index = 0; index < count; ++index) {
@@ -68,21 +68,21 @@ Result<SocketType, Failure> servable_type(int fd) {
                                          ": not a socket (only ListenStream= and "
                                          "ListenDatagram= sockets can be served)"};
     }
-    return Failure{EX_OSERR, domain.error().message()};
+    return system_failure(domain.error());
   }
   if (*domain != AF_INET && *domain != AF_INET6 && *domain != AF_UNIX) {
     return Failure{EX_UNAVAILABLE, "serve " + label(fd) + ": a socket of family " +
                                        std::to_string(*domain) + ", not IPv4, IPv6 or Unix"};
   }
   auto type = socket_option(fd, SO_TYPE, "SO_TYPE");
-  if (!type) return Failure{EX_OSERR, type.error().message()};
+  if (!type) return system_failure(type.error());
   if (*type == SOCK_DGRAM) return SocketType::datagram;
   if (*type != SOCK_STREAM) {
     return Failure{EX_UNAVAILABLE,
                    "serve " + label(fd) + ": neither a stream nor a datagram socket"};
   }
   auto listening = socket_option(fd, SO_ACCEPTCONN, "SO_ACCEPTCONN");
-  if (!listening) return Failure{EX_OSERR, listening.error().message()};
+  if (!listening) return system_failure(listening.error());
   if (*listening == 0) {
     return Failure{EX_UNAVAILABLE, "serve " + label(fd) +
                                        ": a stream socket that does not listen (the socket "
@@ -109,7 +109,7 @@ Result<std::optional<Listeners>, Failure> take_metrics(std::vector<Passed>& pass
     const std::string path = with_file ? one->name.substr(kMetricsFileMarker.size()) : "";
     passed.erase(one);
     auto metrics = Listeners::adopt(std::move(socket), SocketType::stream);
-    if (!metrics) return Failure{EX_OSERR, metrics.error().message()};
+    if (!metrics) return system_failure(metrics.error());
     if (with_file && metrics->bound().front().to_string() == "unix:" + path) {
       metrics->take_file(path);
     }
@@ -197,7 +197,7 @@ Result<PassedSockets, Failure> adopt_passed_sockets(Config& config, const Log& l
   }
   const size_t count = sockets.size();
   auto listeners = Listeners::adopt(std::move(sockets), *type);
-  if (!listeners) return Failure{EX_OSERR, listeners.error().message()};
+  if (!listeners) return system_failure(listeners.error());
   for (const std::string& file : files)
     listeners->take_file(file);
   if (upgrading) {

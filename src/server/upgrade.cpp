@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "doorman/net/socket.hpp"
 #include "doorman/server/child_failure.hpp"
 #include "doorman/server/password_source.hpp"
 #include "doorman/server/service_notifier.hpp"
@@ -45,11 +46,10 @@ Result<Fd> open_notification_socket(std::string& name) {
   if (::setsockopt(socket.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) != 0) {
     return Error("setsockopt SO_PASSCRED", "unix:@", errno);
   }
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (::bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(sa_family_t)) != 0) {
-    return Error("bind", "unix:@", errno);
+  if (auto bound = autobind(socket.get()); !bound) {
+    return Error("bind", "unix:@", bound.error().code());
   }
+  sockaddr_un address{};
   socklen_t length = sizeof(address);
   if (::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     return Error("getsockname", "unix:@", errno);

@@ -13,22 +13,14 @@
 
 #include "doorman/net/socket_address.hpp"
 #include "doorman/proto/proxy_header.hpp"
+#include "doorman/server/worker_tag.hpp"
 
 namespace doorman::server {
 namespace {
 
-// A registration's token: what the descriptor is, and the descriptor.
-enum class Kind : uint32_t { stream_listener = 1, datagram_socket = 2, connection = 3 };
-
-constexpr uint64_t token(Kind kind, int fd) {
-  return (uint64_t{static_cast<uint32_t>(kind)} << 32) | static_cast<uint32_t>(fd);
-}
-constexpr Kind kind_of(uint64_t token) {
-  return static_cast<Kind>(token >> 32);
-}
-constexpr int fd_of(uint64_t token) {
-  return static_cast<int>(token & 0xffffffffU);
-}
+using worker_tag::fd_of;
+using worker_tag::Kind;
+using worker_tag::tag;
 
 constexpr size_t kScratchFloor = 16 * 1024;
 
@@ -72,7 +64,7 @@ Result<std::unique_ptr<Worker>> Worker::create(const Config& config, const Setti
   for (const Listeners::Served& listener : listeners) {
     // Datagram sockets too: the acceptor rests a socket that keeps failing (pause()). A shared
     // socket is watched with EPOLLEXCLUSIVE: it wakes one worker per datagram, not all.
-    auto watched = worker->acceptor_.watch(listener.fd, listener.shared, token(kind, listener.fd),
+    auto watched = worker->acceptor_.watch(listener.fd, listener.shared, tag(kind, listener.fd),
                                            listener.address, !ring);
     if (!watched) return std::move(watched).error();
     worker->listeners_.push_back(listener.fd);
@@ -140,13 +132,13 @@ Result<void> Worker::run_epoll() {
     if (!ready) return ready.error();
     now_ = loop::Clock::now();
     for (const epoll_event& event : *ready) {
-      const uint64_t tag = event.data.u64;
-      if (tag == loop::EventLoop::kWakeToken) {
+      const uint64_t token = event.data.u64;
+      if (token == loop::EventLoop::kWakeToken) {
         loop_.clear_wake();
         continue;
       }
-      const int fd = fd_of(tag);
-      switch (kind_of(tag)) {
+      const int fd = fd_of(token);
+      switch (worker_tag::what_of<Kind>(token)) {
         case Kind::stream_listener:
           pick_up_settings();
           for (const int connection : acceptor_.accept_batch(fd, now_))
@@ -173,7 +165,9 @@ Connection& Worker::open_slot(int fd) {
   const auto index = static_cast<size_t>(fd);
   if (index >= connections_.size()) {
     // Descriptors are dense from 0: grow to cover this one, with room for its neighbours.
-    connections_.resize(std::max(index + 1 + (index + 1) / 2, size_t{64}));
+    const size_t size = std::max(index + 1 + (index + 1) / 2, size_t{64});
+    connections_.resize(size);
+    if (config_.proxy_protocol) proxied_.resize(size);
   }
   Connection& connection = connections_[index];
   connection = Connection{};
@@ -207,15 +201,41 @@ void Worker::on_event(int fd) {
   }
 }
 
+// Into a state that waits (reading_proxy_header, waiting_request, sending_reply, lingering):
+// what epoll watches, the deadline list and the state, written once for every edge. Staying in
+// the state changes nothing. If epoll fails the connection is closed, from the state it was in.
+void Worker::enter(int fd, ConnectionState next) {
+  Connection& connection = slot(fd);
+  if (!watch(fd, next == ConnectionState::sending_reply ? Interest::output : Interest::input)) {
+    return;
+  }
+  switch (next) {
+    case ConnectionState::reading_proxy_header:
+    case ConnectionState::waiting_request:
+    case ConnectionState::sending_reply:
+      // The request's deadline runs from the accept, whatever the connection waits for next.
+      if (connection.state == ConnectionState::accepting) requests_.push_back(fd, now_);
+      break;
+    case ConnectionState::lingering:
+      requests_.remove(fd);
+      lingering_.push_back(fd, now_);
+      break;
+    case ConnectionState::closed:
+    case ConnectionState::accepting:
+      break;  // open_slot and close_connection
+  }
+  connection.state = next;
+}
+
 bool Worker::watch(int fd, Interest wanted) {
   // io_uring: the operation the new state wants is issued once the event is handled.
   if (ring_) return true;
   Connection& connection = slot(fd);
   if (connection.interest == wanted) return true;
   const uint32_t events = wanted == Interest::output ? EPOLLOUT : EPOLLIN;
-  const uint64_t tag = token(Kind::connection, fd);
-  auto done = connection.interest == Interest::none ? loop_.add(fd, events, tag)
-                                                    : loop_.modify(fd, events, tag);
+  const uint64_t token = tag(Kind::connection, fd);
+  auto done = connection.interest == Interest::none ? loop_.add(fd, events, token)
+                                                    : loop_.modify(fd, events, token);
   if (done) {
     connection.interest = wanted;
     return true;
@@ -241,13 +261,13 @@ void Worker::close_connection(int fd) noexcept {
     case ConnectionState::accepting:
       break;
   }
-  const uint8_t in_flight = connection.in_flight;
-  const bool sending = connection.state == ConnectionState::sending_reply;
-  connection = Connection{};
-  if (config_.proxy_protocol) proxied_.erase(fd);
+  // Gives back what an incomplete header held, and forgets the source for the next client.
+  if (config_.proxy_protocol) proxied(fd) = Proxied{};
   --open_;
-  // io_uring: admitted again once the descriptor is closed (release), not before.
-  if (ring_) return release(fd, in_flight, sending);
+  // io_uring: the slot says what is in flight, to be cancelled before the close; admitted
+  // again once the descriptor is closed (release), not before.
+  if (ring_) return release(fd);
+  connection = Connection{};
   // Closing the descriptor also removes it from epoll: no EPOLL_CTL_DEL.
   ::close(fd);
   acceptor_.closed();

@@ -15,10 +15,6 @@
 namespace doorman::server {
 namespace {
 
-bool would_block(int code) {
-  return code == EAGAIN || code == EWOULDBLOCK;
-}
-
 // Only for log lines: the address is asked for when a line is written, never on the fast path.
 std::string socket_peer_name(int fd) {
   auto peer = SocketAddress::peer_of(fd);
@@ -59,7 +55,7 @@ std::optional<SocketAddress> source_of(const proto::ProxyHeader& header) {
 }  // namespace
 
 // accepting, reading_proxy_header (--proxy-protocol): the PROXY header, and the request if it
-// came in the same read. The header's bytes so far are kept apart (proxied_), so that it may
+// came in the same read. The header's bytes so far are kept apart (Proxied), so that it may
 // arrive in any number of pieces, all within the request's deadline from the accept.
 void Worker::read_proxy_header(int fd) {
   const size_t pending = restore_proxy_header(fd);
@@ -69,23 +65,21 @@ void Worker::read_proxy_header(int fd) {
   do {
     got = ::recv(fd, scratch_.data() + pending, wanted, 0);
   } while (got < 0 && errno == EINTR);
-  proxy_header_read(fd, pending, got >= 0 ? got : -errno);
+  proxy_header_read(fd, got >= 0 ? got : -errno);
 }
 
 // The header's bytes so far, back at the start of the scratch buffer: how many.
 size_t Worker::restore_proxy_header(int fd) {
-  if (slot(fd).state == ConnectionState::accepting) return 0;
-  const std::string& pending = proxied_[fd].pending;  // less than kMaxProxyHeader: parsed so
+  const std::string& pending = proxied(fd).pending;  // less than kMaxProxyHeader: parsed so
   std::memcpy(scratch_.data(), pending.data(), pending.size());
   return pending.size();
 }
 
-// What a read after the `pending` bytes of the header brought: `result` more bytes in the
-// scratch buffer after them, or -errno.
-void Worker::proxy_header_read(int fd, size_t pending, ssize_t result) {
-  Connection& connection = slot(fd);
-  const bool first = connection.state == ConnectionState::accepting;
-  Proxied* proxied = first ? nullptr : &proxied_[fd];
+// What a read after the header's bytes kept so far (restored at the start of the scratch
+// buffer) brought: `result` more bytes in the scratch buffer after them, or -errno.
+void Worker::proxy_header_read(int fd, ssize_t result) {
+  Proxied& kept = proxied(fd);
+  const size_t pending = kept.pending.size();
   const ssize_t got = result;
   if (got == 0) {
     return refuse_proxy_header(
@@ -99,36 +93,23 @@ void Worker::proxy_header_read(int fd, size_t pending, ssize_t result) {
       }
       return close_connection(fd);
     }
-    if (!first) return;  // a spurious wake-up
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::reading_proxy_header;
-    requests_.push_back(fd, now_);
-    return;
+    return enter(fd, ConnectionState::reading_proxy_header);  // or a spurious wake-up
   }
   const std::string_view received(scratch_.data(), pending + static_cast<size_t>(got));
   const proto::ProxyParse parse = proto::parse_proxy_header(received);
   if (parse.status == proto::ProxyParseStatus::invalid)
     return refuse_proxy_header(fd, parse.reason);
-  if (proxied == nullptr) proxied = &proxied_[fd];
   if (parse.status == proto::ProxyParseStatus::need_more) {
-    proxied->pending.assign(received);
-    if (!first) return;
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::reading_proxy_header;
-    requests_.push_back(fd, now_);
-    return;
+    kept.pending.assign(received);
+    return enter(fd, ConnectionState::reading_proxy_header);
   }
-  proxied->pending = std::string();  // gives the memory back: the entry may live on
-  proxied->source = source_of(parse.header);
+  kept.pending = std::string();  // gives the memory back now, not at the close
+  kept.source = source_of(parse.header);
   // The request is what follows the header: judged now if any came with it, else awaited
   // within the same deadline.
   const std::string_view request = received.substr(parse.header.length);
   if (!request.empty()) return judge_request(fd, request, request.size());
-  if (first) {
-    if (!watch(fd, Interest::input)) return;
-    requests_.push_back(fd, now_);
-  }
-  connection.state = ConnectionState::waiting_request;
+  enter(fd, ConnectionState::waiting_request);
 }
 
 // Never judged, never answered: what came is not a request from a balancer we can trust.
@@ -143,10 +124,7 @@ void Worker::refuse_proxy_header(int fd, std::string_view reason) {
 }
 
 std::string Worker::peer_name(int fd) const {
-  if (config_.proxy_protocol) {
-    const auto found = proxied_.find(fd);
-    if (found != proxied_.end() && found->second.source) return found->second.source->to_string();
-  }
+  if (config_.proxy_protocol && proxied(fd).source) return proxied(fd).source->to_string();
   return socket_peer_name(fd);
 }
 

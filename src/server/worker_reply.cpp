@@ -14,10 +14,6 @@ namespace {
 // that floods cannot keep the loop to itself.
 constexpr int kDiscardReadsPerWakeUp = 16;
 
-bool would_block(int code) {
-  return code == EAGAIN || code == EWOULDBLOCK;
-}
-
 }  // namespace
 
 void Worker::reply(int fd, proto::Verdict verdict, bool overflowed) {
@@ -31,11 +27,8 @@ void Worker::reply(int fd, proto::Verdict verdict, bool overflowed) {
 // accepting, waiting_request, sending_reply: the reply, or what the kernel did not take of it.
 void Worker::send_reply(int fd) {
   Connection& connection = slot(fd);
-  if (ring_) {
-    // The send goes with the turn's batch (keep_going); the request's deadline stands.
-    connection.state = ConnectionState::sending_reply;
-    return;
-  }
+  // io_uring: the send goes with the turn's batch (keep_going); the request's deadline stands.
+  if (ring_) return enter(fd, ConnectionState::sending_reply);
   const std::string_view rest = proto::reply_for(connection.verdict).substr(connection.reply_sent);
   ssize_t sent = 0;
   do {
@@ -60,28 +53,19 @@ void Worker::reply_progress(int fd, ssize_t result) {
   }
   // The kernel took part of it: the rest when the socket is writable, within the request's
   // deadline as it stands (a client that reads a byte at a time gets no more time for it).
+  // Accepted in this turn, it gets the deadline it would have had waiting.
   connection.reply_sent = static_cast<uint8_t>(connection.reply_sent + std::max<ssize_t>(sent, 0));
-  if (connection.state == ConnectionState::sending_reply) return;
-  if (!watch(fd, Interest::output)) return;
-  // Accepted in this turn: its deadline is the one it would have had waiting.
-  if (connection.state == ConnectionState::accepting) {
-    requests_.push_back(fd, now_);
-  }
-  connection.state = ConnectionState::sending_reply;
+  enter(fd, ConnectionState::sending_reply);
 }
 
 // The whole reply is out: close, or linger when unread bytes would turn the close into a reset.
 void Worker::replied(int fd) {
-  Connection& connection = slot(fd);
-  requests_.remove(fd);
-  if (!connection.overflowed) return close_connection(fd);  // all was read: a clean FIN
+  if (!slot(fd).overflowed) return close_connection(fd);  // all was read: a clean FIN
   // A close() with unread bytes sends a reset, and a reset can destroy the reply before the
   // client reads it. Half-close, discard what comes, close on EOF or at the linger deadline
   // (nginx's lingering_close).
-  connection.state = ConnectionState::lingering;
   ::shutdown(fd, SHUT_WR);
-  if (!watch(fd, Interest::input)) return;
-  lingering_.push_back(fd, now_);
+  enter(fd, ConnectionState::lingering);
 }
 
 // lingering: discard, until the client's EOF.

@@ -9,13 +9,6 @@
 #include "doorman/server/worker.hpp"
 
 namespace doorman::server {
-namespace {
-
-bool would_block(int code) {
-  return code == EAGAIN || code == EWOULDBLOCK;
-}
-
-}  // namespace
 
 // accepting, waiting_request: the request, else wait for it.
 void Worker::read_request(int fd) {
@@ -35,14 +28,8 @@ void Worker::request_read(int fd, ssize_t result, const char* data) {
                          static_cast<size_t>(result));
   }
   const int code = static_cast<int>(-result);
-  if (would_block(code)) {
-    Connection& connection = slot(fd);
-    if (connection.state != ConnectionState::accepting) return;  // a spurious wake-up
-    if (!watch(fd, Interest::input)) return;
-    connection.state = ConnectionState::waiting_request;
-    requests_.push_back(fd, now_);
-    return;
-  }
+  // Not there yet (or a spurious wake-up, which changes nothing).
+  if (would_block(code)) return enter(fd, ConnectionState::waiting_request);
   // A reset before the request: the client's doing, not a server error.
   if (log_.enabled(LogLevel::debug)) {
     log_.debug("{} left without a request: {}", peer_name(fd), describe_errno(code));

@@ -21,16 +21,15 @@
 #include <cstring>
 
 #include "doorman/proto/proxy_header.hpp"
-#include "doorman/server/ring_tag.hpp"
 #include "doorman/server/worker.hpp"
+#include "doorman/server/worker_tag.hpp"
 
 namespace doorman::server {
 namespace {
 
-using ring_tag::fd_of;
-using ring_tag::Op;
-using ring_tag::op_of;
-using ring_tag::tag;
+using worker_tag::fd_of;
+using worker_tag::Op;
+using worker_tag::tag;
 
 constexpr unsigned kRingEntries = 1024;
 // Receive buffers per worker: one per connection the worker may hold, between these bounds (a
@@ -127,7 +126,7 @@ void Worker::arm_listeners() {
 
 void Worker::on_completion(const io_uring_cqe& cqe) {
   const int fd = fd_of(cqe.user_data);
-  switch (op_of(cqe.user_data)) {
+  switch (worker_tag::what_of<Op>(cqe.user_data)) {
     case Op::accept:
       return ring_accepted(fd, cqe);
     case Op::wake:
@@ -175,14 +174,9 @@ void Worker::ring_accepted(int listener, const io_uring_cqe& cqe) {
   if (no_descriptors && batch.empty() && !acceptor_.shed_any()) acceptor_.pause(listener, now_);
 }
 
-// Under io_uring a connection starts waiting at once: its first receive completes in the same
-// io_uring_enter when the request has come with the handshake.
 void Worker::ring_admitted(int fd) {
-  Connection& connection = open_slot(fd);
-  connection.state = config_.proxy_protocol ? ConnectionState::reading_proxy_header
-                                            : ConnectionState::waiting_request;
-  requests_.push_back(fd, now_);
-  keep_going(fd, true);
+  open_slot(fd);
+  keep_going(fd);
 }
 
 void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
@@ -194,7 +188,7 @@ void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
     // reads are, rather than taken for the client's failure (request_read would close).
     ring_->give_back(cqe);
     if (connection.state == ConnectionState::closed) {
-      if (connection.in_flight == 0) release(fd, 0);
+      if (connection.in_flight == 0) release(fd);
     } else {
       keep_going(fd);
     }
@@ -209,8 +203,9 @@ void Worker::ring_received(int fd, const io_uring_cqe& cqe) {
     case ConnectionState::reading_proxy_header: {
       const size_t pending = restore_proxy_header(fd);
       const size_t taken = std::min(bytes.size(), scratch_.size() - pending);
-      std::memcpy(scratch_.data() + pending, bytes.data(), taken);
-      proxy_header_read(fd, pending, cqe.res < 0 ? result : static_cast<ssize_t>(taken));
+      // An EOF or an error brings no buffer, and memcpy must not be given its null pointer.
+      if (taken > 0) std::memcpy(scratch_.data() + pending, bytes.data(), taken);
+      proxy_header_read(fd, cqe.res < 0 ? result : static_cast<ssize_t>(taken));
       break;
     }
     case ConnectionState::lingering:
@@ -229,7 +224,7 @@ void Worker::ring_sent(int fd, int result) {
   Connection& connection = slot(fd);
   --connection.in_flight;
   if (connection.state == ConnectionState::closed) {
-    if (connection.in_flight == 0) release(fd, 0);
+    if (connection.in_flight == 0) release(fd);
     return;
   }
   // Interrupted: the same rest sent again, as the epoll engine's send is (reply_progress would
@@ -239,9 +234,16 @@ void Worker::ring_sent(int fd, int result) {
 }
 
 // Issues the operation the connection's state waits on, if none is in flight.
-void Worker::keep_going(int fd, bool just_accepted) {
+void Worker::keep_going(int fd) {
   Connection& connection = slot(fd);
   if (connection.in_flight != 0) return;
+  // Under io_uring a connection starts waiting at once: its first receive completes in the
+  // same io_uring_enter when the request has come with the handshake.
+  const bool just_accepted = connection.state == ConnectionState::accepting;
+  if (just_accepted) {
+    enter(fd, config_.proxy_protocol ? ConnectionState::reading_proxy_header
+                                     : ConnectionState::waiting_request);
+  }
   unsigned length = 0;
   switch (connection.state) {
     case ConnectionState::waiting_request:
@@ -249,8 +251,7 @@ void Worker::keep_going(int fd, bool just_accepted) {
       length = static_cast<unsigned>(settings_->read_size + 1);
       break;
     case ConnectionState::reading_proxy_header: {
-      const auto found = proxied_.find(fd);
-      const size_t pending = found == proxied_.end() ? 0 : found->second.pending.size();
+      const size_t pending = proxied(fd).pending.size();
       length = static_cast<unsigned>(proto::kMaxProxyHeader + settings_->read_size + 1 - pending);
       break;
     }
@@ -276,7 +277,7 @@ void Worker::keep_going(int fd, bool just_accepted) {
       return;
     }
     case ConnectionState::closed:
-    case ConnectionState::accepting:
+    case ConnectionState::accepting:  // left above
       return;
   }
   io_uring_sqe& sqe = ring_->next();

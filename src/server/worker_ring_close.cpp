@@ -4,36 +4,41 @@
 // reused while a completion for it may still come.
 #include <unistd.h>
 
-#include "doorman/server/ring_tag.hpp"
 #include "doorman/server/worker.hpp"
+#include "doorman/server/worker_tag.hpp"
 
 namespace doorman::server {
 
-using ring_tag::Op;
-using ring_tag::tag;
+using worker_tag::Op;
+using worker_tag::tag;
 
-// The descriptor of a closed connection: closed now if nothing is in flight, else what is in
-// flight (a send when `sending`, else a receive) cancelled first; its completion comes back here
-// with nothing left.
+// The descriptor of a connection being closed: closed now if nothing is in flight, else what
+// its state had in flight (a send in sending_reply, else a receive) cancelled first; its
+// completion comes back here with nothing left. The slot is free afterwards but for the count
+// of what is still in flight.
 //
 // The connection leaves the admission count (acceptor_.closed()) when its close is queued: the
 // close goes to the kernel ahead of any accept armed after it, so the descriptor is free by
 // then. Counted out earlier, at --max-connections near the descriptor limit, accepts met EMFILE
 // and shed clients while cancelled connections still held theirs.
-void Worker::release(int fd, uint8_t in_flight, bool sending) noexcept {
+void Worker::release(int fd) noexcept {
+  Connection& connection = slot(fd);
+  const uint8_t in_flight = connection.in_flight;
   io_uring_sqe& sqe = ring_->next();
   if (in_flight == 0) {
     io_uring_prep_close(&sqe, fd);
     io_uring_sqe_set_data64(&sqe, tag(Op::close, fd));
     acceptor_.closed();
   } else {
-    slot(fd).in_flight = in_flight;
+    const bool sending = connection.state == ConnectionState::sending_reply;
     // By its tag, not by descriptor: the kernel finds a tag in a hash table, while a cancel by
     // descriptor walks every request in flight, which made 10,000 timeouts at once quadratic.
     io_uring_prep_cancel64(&sqe, tag(sending ? Op::send : Op::receive, fd), 0);
     io_uring_sqe_set_data64(&sqe, tag(Op::cancel, fd));
   }
   sqe.flags |= IOSQE_CQE_SKIP_SUCCESS;
+  connection = Connection{};
+  connection.in_flight = in_flight;
 }
 
 // Draining: the multishot accepts are cancelled before the listeners close (the kernel holds

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sysexits.h>
 
+#include <cerrno>
+
 using namespace doorman;
 
 TEST(UsageFailure, NamesTheOption) {
@@ -15,6 +17,13 @@ TEST(UsageFailure, WithoutAnOptionIsTheReasonAlone) {
   const Failure failure = usage_failure({"", "--threads must not exceed --concurrency"});
   EXPECT_EQ(failure.exit_status, EX_USAGE);
   EXPECT_EQ(failure.message, "--threads must not exceed --concurrency");
+}
+
+TEST(SystemFailure, IsAnOsErrorWithTheErrorsLine) {
+  const Error error("socket", "", EMFILE);
+  const Failure failure = system_failure(error);
+  EXPECT_EQ(failure.exit_status, EX_OSERR);
+  EXPECT_EQ(failure.message, error.message());
 }
 
 TEST(ReportFailure, PrintsProgramAndMessageAndGivesTheStatus) {

@@ -1,6 +1,7 @@
 #pragma once
 // Error: a failed operation as one actionable line. Any thread.
 
+#include <cerrno>
 #include <string>
 
 namespace doorman {
@@ -37,5 +38,10 @@ class Error {
 std::string describe_errno(int code);
 // "ECONNREFUSED" for an errno, or "errno N" where the name is unknown.
 std::string errno_name(int code);
+
+// A non-blocking call that would have had to wait: not a failure, try again when ready.
+inline bool would_block(int code) noexcept {
+  return code == EAGAIN || code == EWOULDBLOCK;
+}
 
 }  // namespace doorman

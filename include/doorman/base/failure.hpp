@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "doorman/base/error.hpp"
+
 namespace doorman {
 
 // A program that cannot do its job: the status it exits with and the one line it prints.
@@ -22,6 +24,9 @@ struct UsageError {
 
 // EX_USAGE with "OPTION: REASON", or only the reason when no single option is at fault.
 Failure usage_failure(const UsageError& error);
+
+// EX_OSERR with the error's line: the system failed the program, not its user or its peer.
+Failure system_failure(const Error& error);
 
 // Prints "PROGRAM: MESSAGE" on stderr and gives the status for main to return.
 int report_failure(std::string_view program, const Failure& failure);

@@ -21,7 +21,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "doorman/loop/deadline_list.hpp"
@@ -68,6 +67,14 @@ class Worker {
   const Counters& counters() const noexcept { return counters_; }
 
  private:
+  // --proxy-protocol only, apart from the slot so that it stays small for every connection:
+  // what one connection has received of an incomplete PROXY header (less than kMaxProxyHeader
+  // bytes), and the source the header named, for log lines. Cleared at the close.
+  struct Proxied {
+    std::string pending;
+    std::optional<SocketAddress> source;
+  };
+
   Worker(const Config& config, const Settings& settings, loop::EventLoop loop, Admission& admission,
          DatagramResponder::Shared* datagrams, const Log& log);
   void pick_up_settings();
@@ -82,7 +89,7 @@ class Worker {
   void request_read(int fd, ssize_t result, const char* data);
   void read_proxy_header(int fd);
   size_t restore_proxy_header(int fd);
-  void proxy_header_read(int fd, size_t pending, ssize_t result);
+  void proxy_header_read(int fd, ssize_t result);
   void judge_request(int fd, std::string_view received, size_t got);
   void refuse_proxy_header(int fd, std::string_view reason);
   void send_reply(int fd);
@@ -96,6 +103,7 @@ class Worker {
   // Transitions' side effects.
   void reply(int fd, proto::Verdict verdict, bool overflowed);
   void replied(int fd);
+  void enter(int fd, ConnectionState next);
   bool watch(int fd, Interest wanted);
 
   // The io_uring engine (worker_ring.cpp): the same states, lists and transitions, with one
@@ -110,8 +118,8 @@ class Worker {
   void ring_admitted(int fd);
   void ring_received(int fd, const io_uring_cqe& cqe);
   void ring_sent(int fd, int result);
-  void keep_going(int fd, bool just_accepted = false);
-  void release(int fd, uint8_t in_flight, bool sending = false) noexcept;
+  void keep_going(int fd);
+  void release(int fd) noexcept;
   void stop_accepting_ring();
   void finish_ring() noexcept;
 
@@ -120,6 +128,8 @@ class Worker {
 
   Connection& slot(int fd) noexcept { return connections_[static_cast<size_t>(fd)]; }
   Connection& open_slot(int fd);
+  Proxied& proxied(int fd) noexcept { return proxied_[static_cast<size_t>(fd)]; }
+  const Proxied& proxied(int fd) const noexcept { return proxied_[static_cast<size_t>(fd)]; }
   int next_timeout_ms() const noexcept;
 
   const Config& config_;
@@ -145,14 +155,9 @@ class Worker {
   // The request is read into this one buffer, so a waiting connection owns nothing but its slot.
   std::vector<char> scratch_;
   std::vector<Connection> connections_;  // indexed by descriptor
-  // --proxy-protocol only, so the slot stays small for every connection: what one connection
-  // has received of an incomplete PROXY header (less than kMaxProxyHeader bytes), and the
-  // source the header named, for log lines. An entry lives from its first use to the close.
-  struct Proxied {
-    std::string pending;
-    std::optional<SocketAddress> source;
-  };
-  std::unordered_map<int, Proxied> proxied_;
+  // --proxy-protocol only, indexed by descriptor as the slots are and grown with them
+  // (open_slot), so that no connection allocates an entry; empty without the option.
+  std::vector<Proxied> proxied_;
   // Waiting for the request, or for the client to take its reply (--timeout from the accept).
   // One list per length, since a reload may change it while connections wait.
   using DeadlineLists =

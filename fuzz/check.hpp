@@ -3,8 +3,10 @@
 // broken property aborts, which libFuzzer records as a finding with the input that caused it.
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string_view>
 
 #define FUZZ_CHECK(condition)                                                               \
@@ -22,3 +24,14 @@ inline bool is_one_printable_line(std::string_view text) {
     return byte < 0x20 || byte == 0x7f;
   });
 }
+
+// The input as exactly `size` bytes on the heap of their own, so a read past the end is one the
+// sanitizer sees (libFuzzer's buffer may have room after it). `input` views `bytes`.
+struct HeapInput {
+  HeapInput(const uint8_t* data, size_t size)
+      : bytes(std::make_unique<char[]>(size)), input(bytes.get(), size) {
+    std::copy(data, data + size, bytes.get());
+  }
+  std::unique_ptr<char[]> bytes;
+  std::string_view input;
+};

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -67,11 +66,8 @@ bool same_verdict(const server::RequestHead& a, const server::RequestHead& b) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  // Exactly `size` bytes on the heap: a read past the end is one the sanitizer sees.
-  const auto copy = std::make_unique<char[]>(size);
-  for (size_t i = 0; i < size; ++i)
-    copy[i] = static_cast<char>(data[i]);
-  const std::string_view input(copy.get(), size);
+  const HeapInput heap(data, size);
+  const std::string_view input = heap.input;
 
   // The endpoint's other errors, sent whatever was received (a timeout, too many scrapes).
   [[maybe_unused]] static const bool checked_once =

@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string_view>
 
 #include "check.hpp"
@@ -29,11 +28,8 @@ bool same_header(const proto::ProxyHeader& a, const proto::ProxyHeader& b) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  // Exactly `size` bytes on the heap: a read past the end is one the sanitizer sees.
-  const auto copy = std::make_unique<char[]>(size);
-  for (size_t i = 0; i < size; ++i)
-    copy[i] = static_cast<char>(data[i]);
-  const std::string_view input(copy.get(), size);
+  const HeapInput heap(data, size);
+  const std::string_view input = heap.input;
   const proto::ProxyParse whole = proto::parse_proxy_header(input);
   if (whole.status == proto::ProxyParseStatus::invalid) FUZZ_CHECK(!whole.reason.empty());
   if (whole.status != proto::ProxyParseStatus::complete) return 0;

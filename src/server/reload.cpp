@@ -89,6 +89,7 @@ Config apply_reload(const Config& running, const Config& next, const Log& log) {
   needs_restart("log-format", running.log_format != next.log_format, log);
   needs_restart("user or group", !same_identity(running.run_as, next.run_as), log);
   needs_restart("metrics", running.metrics != next.metrics, log);
+  needs_restart("proxy-protocol", running.proxy_protocol != next.proxy_protocol, log);
   return applied;
 }
 

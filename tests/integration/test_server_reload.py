@@ -169,10 +169,12 @@ class Reload(unittest.TestCase):
 
     def test_what_needs_a_restart_is_kept_and_said(self):
         server = self.start('unix-mode = "0660"\n')
-        self.reload(server, 'unix-mode = "0600"\nread-size = 8\n')
+        self.reload(server, 'unix-mode = "0600"\nread-size = 8\nproxy-protocol = true\n')
         server.process.wait_for_line(r'\binfo reload: read-size 1024 -> 8$')
         server.process.wait_for_line(
             r'\bwarning reload: unix-mode changed: it needs a restart, kept as it was$')
+        server.process.wait_for_line(
+            r'\bwarning reload: proxy-protocol changed: it needs a restart, kept as it was$')
         server.process.wait_for_line(RELOADED_RE)
         self.assertEqual(st.exchange(server.address, b'1'), st.WELCOME)
 

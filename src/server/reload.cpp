@@ -4,6 +4,10 @@
 #include <vector>
 
 #include "doorman/base/duration.hpp"
+#include "doorman/server/acceptor.hpp"
+#include "doorman/server/descriptor_budget.hpp"
+#include "doorman/server/settings.hpp"
+#include "doorman/server/worker.hpp"
 
 namespace doorman::server {
 namespace {
@@ -91,6 +95,32 @@ Config apply_reload(const Config& running, const Config& next, const Log& log) {
   needs_restart("metrics", running.metrics != next.metrics, log);
   needs_restart("proxy-protocol", running.proxy_protocol != next.proxy_protocol, log);
   return applied;
+}
+
+void Reloading::operator()() const {
+  if (!reread) return log.warning("reload: nothing to read again");
+  auto next = reread(running);
+  if (!next) {
+    log.error("reload failed, nothing changed: {}", usage_failure(next.error()).message);
+    return;
+  }
+  for (const std::string& warning : next->warnings)
+    log.warning("{}", warning);
+  const Config applied = apply_reload(running, *next, log);
+  const Settings settings = settings_of(applied);
+  const Settings& current = *generations.back();
+  if (settings.password != current.password || settings.timeout != current.timeout ||
+      settings.read_size != current.read_size ||
+      settings.linger_timeout != current.linger_timeout) {
+    generations.push_back(std::make_unique<const Settings>(settings));
+    for (const auto& worker : workers)
+      worker->post(*generations.back());
+  }
+  admission.limit.store(admitted_at_most(applied.max_connections, affordable, descriptors, log),
+                        std::memory_order_relaxed);
+  log.set_level(applied.log_level);
+  running = applied;
+  log.info("reloaded");
 }
 
 }  // namespace doorman::server

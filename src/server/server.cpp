@@ -35,46 +35,6 @@
 namespace doorman::server {
 namespace {
 
-// SIGHUP (B5): everything is read first, and only a configuration read in full is applied, so a
-// reload that fails changes nothing. Workers get a new immutable Settings each; every one built
-// stays alive until serve() returns, so no worker can read a freed one.
-struct Reloading {
-  const Reread& reread;
-  Config& running;  // as given, with the reloads applied: what the next reload compares with
-  std::vector<std::unique_ptr<const Settings>>& generations;
-  const std::vector<std::unique_ptr<Worker>>& workers;
-  Admission& admission;
-  size_t affordable;
-  size_t descriptors;
-  const Log& log;
-
-  void operator()() const {
-    if (!reread) return log.warning("reload: nothing to read again");
-    auto next = reread(running);
-    if (!next) {
-      log.error("reload failed, nothing changed: {}", usage_failure(next.error()).message);
-      return;
-    }
-    for (const std::string& warning : next->warnings)
-      log.warning("{}", warning);
-    const Config applied = apply_reload(running, *next, log);
-    const Settings settings = settings_of(applied);
-    const Settings& current = *generations.back();
-    if (settings.password != current.password || settings.timeout != current.timeout ||
-        settings.read_size != current.read_size ||
-        settings.linger_timeout != current.linger_timeout) {
-      generations.push_back(std::make_unique<const Settings>(settings));
-      for (const auto& worker : workers)
-        worker->post(*generations.back());
-    }
-    admission.limit.store(admitted_at_most(applied.max_connections, affordable, descriptors, log),
-                          std::memory_order_relaxed);
-    log.set_level(applied.log_level);
-    running = applied;
-    log.info("reloaded");
-  }
-};
-
 // The CPUs this process may run on (taskset, cgroups' cpusets), not all the machine has.
 unsigned usable_cpus() {
   cpu_set_t allowed;

@@ -14,12 +14,10 @@
 #include "doorman/base/result.hpp"
 #include "doorman/server/config.hpp"
 #include "doorman/server/log.hpp"
+#include "doorman/server/reload.hpp"
 #include "doorman/server/upgrade.hpp"
 
 namespace doorman::server {
-
-// The configuration as the command line and --config's file now give it, or why not.
-using Reread = std::function<Result<Config, UsageError>(const Config& running)>;
 
 // `relaunch`: what SIGUSR2 starts (upgrade.hpp); by default, SIGUSR2 cannot upgrade.
 Result<void, Failure> serve(Config config, const Log& log, const Reread& reread,

@@ -53,16 +53,22 @@ def environment_of(pid):
 
 
 class StopAfterUpgrade(unittest.TestCase):
-    def test_the_first_stop_signal_lets_the_drain_go_on_and_a_further_one_cuts(self):
+    def upgraded_holding(self, count):
+        """A server holding `count` idle clients, upgraded by SIGUSR2 and draining them:
+        (server, clients, the new process's pid), everything stopped on cleanup."""
         server = st.start_server(self, '--timeout', '20s')
-        finishing = st.connect(server.address, timeout=10)
-        self.addCleanup(finishing.close)
-        cut = st.connect(server.address, timeout=10)
-        self.addCleanup(cut.close)
+        clients = []
+        for _ in range(count):
+            clients.append(st.connect(server.address, timeout=10))
+            self.addCleanup(clients[-1].close)
         os.kill(server.pid, signal.SIGUSR2)
         new_pid = int(server.process.wait_for_line(UPGRADED_RE, timeout=20)['pid'])
         self.addCleanup(kill_quietly, new_pid)
-        server.process.wait_for_line(r'\binfo draining 2 connections$', timeout=10)
+        server.process.wait_for_line(rf'\binfo draining {count} connections$', timeout=10)
+        return server, clients, new_pid
+
+    def test_the_first_stop_signal_lets_the_drain_go_on_and_a_further_one_cuts(self):
+        server, (finishing, cut), new_pid = self.upgraded_holding(2)
 
         # As systemd's KillMode=control-group or a terminal's Ctrl-C would.
         os.kill(server.pid, signal.SIGTERM)
@@ -83,13 +89,7 @@ class StopAfterUpgrade(unittest.TestCase):
         wait_gone(new_pid)
 
     def test_the_new_process_stopping_during_the_drain_is_told(self):
-        server = st.start_server(self, '--timeout', '20s')
-        held = st.connect(server.address, timeout=10)
-        self.addCleanup(held.close)
-        os.kill(server.pid, signal.SIGUSR2)
-        new_pid = int(server.process.wait_for_line(UPGRADED_RE, timeout=20)['pid'])
-        self.addCleanup(kill_quietly, new_pid)
-        server.process.wait_for_line(r'\binfo draining 1 connections$', timeout=10)
+        server, (held,), new_pid = self.upgraded_holding(1)
         os.kill(new_pid, signal.SIGKILL)
         server.process.wait_for_line(
             rf'\bwarning process {new_pid}, which serves the sockets now, stopped: it was killed '
